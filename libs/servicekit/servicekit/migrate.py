@@ -1,0 +1,59 @@
+"""Alembic, the same way for every service.
+
+Each service keeps its own migrations (`<service>/migrations/versions`, branch
+named after the service); the kit's tables (outbox, inbox, probe log) have their
+own branch in `servicekit/migrations/versions`. Both version folders are given
+to Alembic, and `upgrade heads` brings a database to the head of both.
+A service's `migrations/env.py` is three lines calling `run_env`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import pool
+
+from .config import Settings, load_settings
+from .db import Database
+from .spec import ServiceSpec
+from .tables import kit_metadata
+
+KIT_VERSIONS = Path(__file__).parent / "migrations" / "versions"
+
+
+def alembic_config(spec: ServiceSpec, settings: Settings | None = None) -> Config:
+    settings = settings or load_settings(spec.name)
+    config = Config()
+    config.set_main_option("script_location", str(spec.migrations))
+    config.set_main_option("version_locations", f"{spec.migrations / 'versions'} {KIT_VERSIONS}")
+    config.set_main_option("path_separator", "space")
+    config.attributes["envgrid_spec"] = spec
+    config.attributes["envgrid_settings"] = settings
+    return config
+
+
+def upgrade(spec: ServiceSpec, settings: Settings | None = None) -> None:
+    command.upgrade(alembic_config(spec, settings), "heads")
+
+
+def check(spec: ServiceSpec, settings: Settings | None = None) -> None:
+    """Raise if the models and the migrations disagree."""
+    command.check(alembic_config(spec, settings))
+
+
+def run_env() -> None:
+    """The body of every service's migrations/env.py."""
+    config = context.config
+    spec: ServiceSpec = config.attributes["envgrid_spec"]
+    settings: Settings = config.attributes.get("envgrid_settings") or load_settings(spec.name)
+    targets = [kit_metadata] + ([spec.metadata] if spec.metadata is not None else [])
+    database = Database(settings.database_url)
+    engine = database.engine
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=targets,
+                          render_as_batch=database.is_sqlite, compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+    database.dispose()

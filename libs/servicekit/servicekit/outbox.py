@@ -1,0 +1,140 @@
+"""The transactional outbox and its relay.
+
+`Outbox.add` writes an event into the same transaction as the change it
+describes: both commit or neither does. The relay, in the worker process, reads
+unsent rows, publishes them with confirms and marks them sent. A crash between
+publish and mark resends the batch; consumers' inboxes make that harmless.
+
+Several relay replicas may run: on PostgreSQL each locks the rows it sends with
+FOR UPDATE SKIP LOCKED so replicas take different rows; on SQLite the write lock
+(BEGIN IMMEDIATE) serialises them.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from . import metrics
+from .config import Settings
+from .db import Database
+from .events import EventRegistry, new_envelope
+from .publisher import BrokerUnavailable, ConfirmingPublisher, OutgoingMessage
+from .tables import outbox, utcnow
+
+log = logging.getLogger(__name__)
+
+# Backoff for a row the broker refused (nacked or unroutable): 1 s, 2 s, ... capped at 5 min.
+ROW_BACKOFF_CAP_S = 300
+
+
+class Outbox:
+    def __init__(self, producer: str, registry: EventRegistry):
+        self.producer = producer
+        self.registry = registry
+
+    def add(self, session: Session, event_type: str, data: dict, version: int = 1) -> str:
+        """Validate `data` against its schema and queue the event in `session`'s transaction."""
+        clean = self.registry.validate_outgoing(event_type, version, data)
+        envelope = new_envelope(event_type, clean, self.producer, version)
+        now = utcnow()
+        session.execute(insert(outbox).values(
+            event_id=envelope.id, event_type=event_type, payload=envelope.to_json(),
+            created_at=now, next_attempt_at=now, attempts=0))
+        return envelope.id
+
+
+def row_backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2 ** max(attempts - 1, 0), ROW_BACKOFF_CAP_S))
+
+
+class OutboxRelay:
+    def __init__(self, settings: Settings, db: Database, publisher: ConfirmingPublisher | None = None):
+        self.settings = settings
+        self.db = db
+        self.publisher = publisher or ConfirmingPublisher(settings, name="relay")
+        self.last_success: float | None = None
+
+    def run_once(self) -> int:
+        """Send one batch. Returns how many events the broker confirmed."""
+        # Connect before opening the transaction: a connect that hangs must not
+        # hold the database's write lock (SQLite) or row locks (PostgreSQL).
+        self.publisher.connect()
+        metrics.BROKER_CONNECTED.labels("relay").set(1)
+        with self.db.transaction() as session:
+            now = utcnow()
+            query = (select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.payload,
+                            outbox.c.attempts)
+                     .where(outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= now)
+                     .order_by(outbox.c.id).limit(self.settings.relay_batch_size))
+            if self.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = session.execute(query).all()
+            if not rows:
+                return 0
+            results = self.publisher.publish_batch([
+                OutgoingMessage(message_id=row.event_id, routing_key=row.event_type,
+                                body=row.payload.encode("utf-8"))
+                for row in rows])
+            sent_ids = [row.id for row in rows if results.get(row.event_id, "unknown") is None]
+            if sent_ids:
+                session.execute(update(outbox).where(outbox.c.id.in_(sent_ids)).values(sent_at=now))
+            for row in rows:
+                error = results.get(row.event_id, "no confirm")
+                if error is None:
+                    metrics.EVENTS_PUBLISHED.labels(row.event_type).inc()
+                    continue
+                metrics.EVENTS_PUBLISH_FAILED.labels(row.event_type).inc()
+                log.warning("outbox event not accepted by broker",
+                            extra={"event_id": row.event_id, "event_type": row.event_type, "reason": error})
+                session.execute(update(outbox).where(outbox.c.id == row.id).values(
+                    attempts=row.attempts + 1, last_error=error[:500],
+                    next_attempt_at=now + row_backoff(row.attempts + 1)))
+        self.last_success = time.monotonic()
+        return len(sent_ids)
+
+    def backlog(self) -> tuple[int, float]:
+        """(unsent events, age in seconds of the oldest one)."""
+        with self.db.transaction() as session:
+            count, oldest = session.execute(
+                select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None))).one()
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=utcnow().tzinfo)
+        age = (utcnow() - oldest).total_seconds() if oldest else 0.0
+        return count, age
+
+    def run(self, stop: threading.Event) -> None:
+        """Relay until `stop` is set, backing off while the broker is away."""
+        failures = 0
+        last_gauge = 0.0
+        while not stop.is_set():
+            try:
+                sent = self.run_once()
+                failures = 0
+            except BrokerUnavailable as exc:
+                failures += 1
+                metrics.BROKER_CONNECTED.labels("relay").set(0)
+                delay = min(0.5 * 2 ** min(failures, 6), 30.0)
+                log.warning("broker unavailable, relay backing off",
+                            extra={"reason": str(exc), "retry_in_s": delay})
+                stop.wait(delay)
+                continue
+            except Exception:
+                failures += 1
+                log.exception("outbox relay failed")
+                stop.wait(min(0.5 * 2 ** min(failures, 6), 30.0))
+                continue
+            if time.monotonic() - last_gauge > 5:
+                last_gauge = time.monotonic()
+                count, age = self.backlog()
+                metrics.OUTBOX_BACKLOG.set(count)
+                metrics.OUTBOX_OLDEST_AGE.set(age)
+            if sent < self.settings.relay_batch_size:
+                # Nothing more waiting: poll again soon, keeping the connection's heartbeats alive.
+                self.publisher.idle()
+                stop.wait(self.settings.relay_poll_ms / 1000)
+        self.publisher.close()

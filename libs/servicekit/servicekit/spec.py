@@ -1,0 +1,35 @@
+"""What makes a service a service: its name, tables, routes, handlers and timers.
+
+Each service declares one ServiceSpec in its `bootstrap.py`; the kit's app
+factory, worker and command line take it from there, so every service starts,
+migrates and consumes in exactly the same way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from flask import Blueprint
+from sqlalchemy import MetaData
+
+from .consumer import Handler
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A periodic job of the worker process: `run(settings, db)` every `every_s` seconds."""
+    name: str
+    every_s: float
+    run: Callable
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    # Folder holding the service's alembic env.py and versions/.
+    migrations: Path
+    metadata: MetaData | None = None
+    blueprints: tuple[Blueprint, ...] = ()
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    timers: tuple[Timer, ...] = ()

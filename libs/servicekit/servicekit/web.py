@@ -1,0 +1,209 @@
+"""The Flask app factory every service uses, and the helpers its routes need.
+
+`create_app(spec)` gives a service: JSON errors, request ids, JSON access logs,
+identity verification (401 unless a route is marked @public), request metrics,
+/healthz, /readyz and /metrics, a database session per request, and the
+operators' probe endpoints. Nothing connects at import time; the engine is built
+in each gunicorn worker on first use.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import pika
+from flask import Flask, Response, current_app, g, jsonify, request
+from marshmallow import Schema
+
+from . import identity as ident
+from . import metrics
+from .config import Settings, load_settings
+from .db import Database
+from .errors import ApiError, register_error_handlers
+from .logs import configure_logging, correlation_id_var, request_id_var
+from .publisher import connection_parameters
+from .spec import ServiceSpec
+
+log = logging.getLogger("envgrid.access")
+
+_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@dataclass
+class Runtime:
+    spec: ServiceSpec
+    settings: Settings
+    db: Database
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["envgrid"]
+
+
+def request_session():
+    """The database session of this request, closed when the request ends."""
+    if "db_session" not in g:
+        g.db_session = runtime().db.session()
+    return g.db_session
+
+
+# -- access control --------------------------------------------------------
+def public(view):
+    """Mark a route as reachable without a gateway-signed identity."""
+    view._envgrid_public = True
+    return view
+
+
+def current_identity() -> ident.Identity | None:
+    return g.get("identity")
+
+
+def require_roles(*roles: str):
+    """Allow the view only to callers holding one of `roles`."""
+    unknown = set(roles) - ident.ROLES
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            who = current_identity()
+            if who is None:
+                raise ApiError(401, "this route needs an authenticated caller")
+            if not who.has_any(*roles):
+                raise ApiError(403, f"this route is for the roles {', '.join(sorted(roles))}")
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+# -- request bodies --------------------------------------------------------
+def json_body(schema: Schema) -> dict:
+    """Parse the JSON body with `schema`: 400 if it is not JSON, 422 with fields if it is wrong.
+
+    Schemas raise on unknown fields (marshmallow's default), so a misspelt field
+    is an error the client sees rather than a value silently ignored.
+    """
+    if not request.is_json:
+        raise ApiError(400, "the body must be JSON (Content-Type: application/json)", code="not_json")
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise ApiError(400, "the body is not valid JSON", code="malformed_json")
+    return schema.load(payload)
+
+
+# -- readiness -------------------------------------------------------------
+class _BrokerCheck:
+    """Opening an AMQP connection costs milliseconds: remember the answer briefly."""
+
+    def __init__(self, ttl_s: float = 5.0):
+        self.ttl_s = ttl_s
+        self._at = 0.0
+        self._error: str | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, url: str) -> str | None:
+        with self._lock:
+            if time.monotonic() - self._at < self.ttl_s:
+                return self._error
+            try:
+                params = connection_parameters(url, name="readyz", socket_timeout=2)
+                params.stack_timeout = 3
+                pika.BlockingConnection(params).close()
+                self._error = None
+            except Exception as exc:  # any failure means "not ready"
+                self._error = f"{type(exc).__name__}: {exc}"[:200]
+            self._at = time.monotonic()
+            return self._error
+
+
+def _register_ops_routes(app: Flask) -> None:
+    broker_check = _BrokerCheck()
+
+    @app.get("/healthz")
+    @public
+    def healthz():
+        return jsonify(status="ok", service=runtime().spec.name)
+
+    @app.get("/readyz")
+    @public
+    def readyz():
+        rt = runtime()
+        checks = {}
+        try:
+            rt.db.ping()
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"{type(exc).__name__}"
+        broker_error = broker_check(rt.settings.amqp_url)
+        checks["broker"] = broker_error or "ok"
+        ready = all(v == "ok" for v in checks.values())
+        return jsonify(status="ready" if ready else "not_ready", checks=checks), (200 if ready else 503)
+
+    @app.get("/metrics")
+    @public
+    def metrics_endpoint():
+        body, content_type = metrics.render()
+        return Response(body, content_type=content_type)
+
+
+# -- the factory -----------------------------------------------------------
+def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings(spec.name)
+    configure_logging(spec.name, settings.log_level)
+    app = Flask(spec.name)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.ensure_ascii = False  # Chinese text as UTF-8, not \u escapes
+    app.json.sort_keys = False
+    app.extensions["envgrid"] = Runtime(spec=spec, settings=settings, db=Database(settings.database_url))
+    register_error_handlers(app)
+    _register_ops_routes(app)
+    from .probe import probe_blueprint  # the probe uses this module's helpers
+    app.register_blueprint(probe_blueprint)
+    for blueprint in spec.blueprints:
+        app.register_blueprint(blueprint)
+
+    @app.before_request
+    def _begin():
+        g.started = time.perf_counter()
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID_OK.match(incoming) else uuid.uuid4().hex
+        g.tokens = (request_id_var.set(g.request_id),
+                    correlation_id_var.set(request.headers.get("X-Correlation-ID") or g.request_id))
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        try:
+            g.identity = ident.verify(request.headers, settings.identity_secret)
+        except ident.InvalidIdentity as exc:
+            raise ApiError(401, f"invalid identity: {exc}", code="invalid_identity")
+        if g.identity is None and view is not None and not getattr(view, "_envgrid_public", False):
+            raise ApiError(401, "this route needs a caller identity signed by the gateway")
+
+    @app.after_request
+    def _finish(response: Response):
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        metrics.HTTP_DURATION.labels(route, request.method).observe(elapsed)
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        if route not in ("/metrics", "/healthz", "/readyz"):
+            who = g.get("identity")
+            log.info("request", extra={
+                "method": request.method, "path": request.path, "route": route,
+                "status": response.status_code, "duration_ms": round(elapsed * 1000, 2),
+                "user": who.subject if who else None})
+        return response
+
+    @app.teardown_request
+    def _teardown(_exc):
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+        for token in reversed(g.pop("tokens", ())):
+            token.var.reset(token)
+
+    return app

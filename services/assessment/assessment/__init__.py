@@ -1,0 +1,1 @@
+"""EnvGrid assessment: meetings and inspections, per-grid metrics, scoring rules, grades and subsidies."""

@@ -1,0 +1,4 @@
+"""SQLAlchemy tables owned by assessment. The kit's own tables (outbox, inbox) are not here."""
+from sqlalchemy import MetaData
+
+metadata = MetaData()

@@ -1,0 +1,1 @@
+"""EnvGrid dispatch: cases, tiered handling up the grid, SLA clocks, supervision and city instructions."""

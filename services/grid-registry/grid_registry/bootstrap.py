@@ -1,0 +1,12 @@
+"""The composition root of grid-registry: what the kit needs to run it."""
+from pathlib import Path
+
+from servicekit.spec import ServiceSpec
+
+from . import models
+
+SPEC = ServiceSpec(
+    name="grid-registry",
+    migrations=Path(__file__).parent / "migrations",
+    metadata=models.metadata,
+)

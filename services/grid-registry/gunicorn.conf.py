@@ -1,0 +1,8 @@
+# The web process of grid-registry: `gunicorn -c gunicorn.conf.py`. Shared settings live in the kit.
+import os
+
+from servicekit.gunicorn_defaults import *  # noqa: F401,F403
+
+wsgi_app = "grid_registry.app:create_app()"
+bind = os.environ.get("BIND", "127.0.0.1:8001")
+proc_name = "envgrid-grid-registry-web"

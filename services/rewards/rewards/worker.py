@@ -1,0 +1,12 @@
+"""The worker process of rewards: `python -m rewards.worker`."""
+from servicekit.worker import run_worker
+
+from .bootstrap import SPEC
+
+
+def main() -> None:
+    run_worker(SPEC)
+
+
+if __name__ == "__main__":
+    main()
