@@ -13,6 +13,7 @@ import logging
 
 from flask import Flask, g, jsonify
 from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,13 @@ def register_error_handlers(app: Flask) -> None:
     def _validation(exc: ValidationError):
         fields = exc.messages if isinstance(exc.messages, dict) else {"_body": exc.messages}
         return _respond(422, "the request does not pass validation", fields=fields)
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError):
+        # A unique or foreign-key constraint refused the change: the client asked for
+        # something that clashes with what exists (a race the service's checks missed).
+        log.info("constraint refused a change", extra={"detail": str(exc.orig)[:300]})
+        return _respond(409, "the change conflicts with existing data")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

@@ -1,0 +1,7 @@
+from servicekit.web import create_app as _create_app
+
+from .bootstrap import SPEC
+
+
+def create_app(settings=None):
+    return _create_app(SPEC, settings)

@@ -1,0 +1,106 @@
+"""The outbox and its relay, with a publisher that stands in for the broker."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert, select, update
+
+from servicekit.db import Database
+from servicekit.events import Envelope, registry
+from servicekit.outbox import Outbox, OutboxRelay, row_backoff
+from servicekit.publisher import BrokerUnavailable
+from servicekit.tables import outbox, utcnow
+
+
+class FakePublisher:
+    """Answers for the broker: confirms everything except the message ids it is told to refuse."""
+
+    def __init__(self, refuse=(), down=False):
+        self.refuse = set(refuse)
+        self.down = down
+        self.published = []
+
+    def connect(self):
+        if self.down:
+            raise BrokerUnavailable("broker is down")
+
+    def publish_batch(self, messages):
+        self.connect()
+        self.published.extend(messages)
+        return {m.message_id: ("nacked by broker" if m.message_id in self.refuse else None) for m in messages}
+
+    def idle(self):
+        pass
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def db(sample_settings):
+    return Database(sample_settings.database_url)
+
+
+def add_jobs(db, n):
+    box = Outbox("sample", registry)
+    with db.transaction() as session:
+        return [box.add(session, "sample.work", {"job_id": f"j{i}", "sleep_ms": 0}) for i in range(n)]
+
+
+def unsent(db):
+    with db.transaction() as session:
+        return session.execute(select(outbox).where(outbox.c.sent_at.is_(None))).all()
+
+
+def test_an_event_is_written_only_if_its_transaction_commits(db):
+    box = Outbox("sample", registry)
+    with pytest.raises(RuntimeError):
+        with db.transaction() as session:
+            box.add(session, "sample.work", {"job_id": "j1", "sleep_ms": 0})
+            raise RuntimeError("the change failed")
+    assert unsent(db) == []
+
+
+def test_invalid_event_data_is_refused_before_anything_is_written(db):
+    with pytest.raises(Exception):
+        add_jobs_bad = Outbox("sample", registry)
+        with db.transaction() as session:
+            add_jobs_bad.add(session, "sample.work", {"job_id": "j1"})
+    assert unsent(db) == []
+
+
+def test_relay_sends_in_order_and_marks_only_confirmed_rows(sample_settings, db):
+    ids = add_jobs(db, 5)
+    publisher = FakePublisher(refuse={ids[2]})
+    relay = OutboxRelay(sample_settings, db, publisher)
+    assert relay.run_once() == 4
+    assert [m.message_id for m in publisher.published] == ids
+    envelope = Envelope.from_json(publisher.published[0].body)
+    assert envelope.type == "sample.work" and publisher.published[0].routing_key == "sample.work"
+    (left,) = unsent(db)
+    assert left.event_id == ids[2] and left.attempts == 1 and "nacked" in left.last_error
+    assert left.next_attempt_at > utcnow()
+    # Not due yet: nothing is sent again until its backoff has passed.
+    assert relay.run_once() == 0
+    with db.transaction() as session:
+        session.execute(update(outbox).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    publisher.refuse.clear()
+    assert relay.run_once() == 1 and unsent(db) == []
+
+
+def test_relay_keeps_everything_while_the_broker_is_down(sample_settings, db):
+    add_jobs(db, 3)
+    relay = OutboxRelay(sample_settings, db, FakePublisher(down=True))
+    with pytest.raises(BrokerUnavailable):
+        relay.run_once()
+    assert len(unsent(db)) == 3 and all(row.attempts == 0 for row in unsent(db))
+
+
+def test_row_backoff_doubles_and_is_capped():
+    assert [row_backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
+    assert row_backoff(50).total_seconds() == 300
+
+
+def test_backlog_counts_unsent_rows(sample_settings, db):
+    add_jobs(db, 2)
+    count, age = OutboxRelay(sample_settings, db, FakePublisher()).backlog()
+    assert count == 2 and age >= 0
