@@ -16,7 +16,8 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from . import metrics
@@ -27,6 +28,11 @@ from .publisher import BrokerUnavailable, ConfirmingPublisher, OutgoingMessage
 from .tables import outbox, utcnow
 
 log = logging.getLogger(__name__)
+
+# PostgreSQL notification sent with every outbox write, delivered at commit: the relay
+# wakes at once instead of waiting for its next poll. (Each service has its own
+# database, and NOTIFY is per database, so one channel name serves all.)
+NOTIFY_CHANNEL = "envgrid_outbox"
 
 # Backoff for a row the broker refused (nacked or unroutable): 1 s, 2 s, ... capped at 5 min.
 ROW_BACKOFF_CAP_S = 300
@@ -45,6 +51,8 @@ class Outbox:
         session.execute(insert(outbox).values(
             event_id=envelope.id, event_type=event_type, payload=envelope.to_json(),
             created_at=now, next_attempt_at=now, attempts=0))
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
         return envelope.id
 
 
@@ -58,6 +66,28 @@ class OutboxRelay:
         self.db = db
         self.publisher = publisher or ConfirmingPublisher(settings, name="relay")
         self.last_success: float | None = None
+        self._listener = None
+
+    def _wait_for_work(self, stop: threading.Event, timeout: float) -> None:
+        """Sleep until the poll interval passes, or (PostgreSQL) an outbox write commits."""
+        if not self.db.is_postgres:
+            stop.wait(timeout)
+            return
+        try:
+            if self._listener is None or self._listener.closed:
+                import psycopg
+                url = make_url(self.db.url).set(drivername="postgresql")
+                self._listener = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+                self._listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            for _ in self._listener.notifies(timeout=timeout, stop_after=1):
+                pass
+        except Exception:
+            # Notifications are only a shortcut; polling still finds every row.
+            log.debug("outbox listener unavailable, polling", exc_info=True)
+            if self._listener is not None:
+                self._listener.close()
+            self._listener = None
+            stop.wait(timeout)
 
     def run_once(self) -> int:
         """Send one batch. Returns how many events the broker confirmed."""
@@ -136,5 +166,7 @@ class OutboxRelay:
             if sent < self.settings.relay_batch_size:
                 # Nothing more waiting: poll again soon, keeping the connection's heartbeats alive.
                 self.publisher.idle()
-                stop.wait(self.settings.relay_poll_ms / 1000)
+                self._wait_for_work(stop, self.settings.relay_poll_ms / 1000)
         self.publisher.close()
+        if self._listener is not None:
+            self._listener.close()
