@@ -20,6 +20,9 @@ bind = os.environ.get("BIND", "127.0.0.1:8000")
 accesslog = None  # the app writes its own JSON access line with the request id
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# gunicorn 23+ opens a control socket at one fixed path per user; several masters on one
+# machine (all our services) would fight over it, and we do not use it.
+control_socket_disable = True
 
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="envgrid-metrics-")

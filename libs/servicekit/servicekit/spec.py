@@ -33,3 +33,5 @@ class ServiceSpec:
     blueprints: tuple[Blueprint, ...] = ()
     handlers: dict[str, Handler] = field(default_factory=dict)
     timers: tuple[Timer, ...] = ()
+    # False for a process that never talks to RabbitMQ (the gateway): /readyz skips the broker.
+    uses_broker: bool = True

@@ -239,7 +239,7 @@ class ProcessGroup:
             app: str | None = None) -> Proc:
         """gunicorn serving `service` with its own gunicorn.conf.py (or the kit's defaults and `app`)."""
         port = free_port()
-        service_dir = REPO_ROOT / "services" / service
+        service_dir = REPO_ROOT / "gateway" if service == "gateway" else REPO_ROOT / "services" / service
         config = ["-c", "gunicorn.conf.py"] if app is None else ["-c", "python:servicekit.gunicorn_defaults", app]
         metrics_dir = Path(tempfile.mkdtemp(prefix=f"metrics-{service}-", dir=self.tmp))
         proc = self.start(f"{service}-web", [sys.executable, "-m", "gunicorn", *config,

@@ -140,8 +140,8 @@ def _register_ops_routes(app: Flask) -> None:
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"{type(exc).__name__}"
-        broker_error = broker_check(rt.settings.amqp_url)
-        checks["broker"] = broker_error or "ok"
+        if rt.spec.uses_broker:
+            checks["broker"] = broker_check(rt.settings.amqp_url) or "ok"
         ready = all(v == "ok" for v in checks.values())
         return jsonify(status="ready" if ready else "not_ready", checks=checks), (200 if ready else 503)
 
@@ -163,8 +163,9 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
     app.extensions["envgrid"] = Runtime(spec=spec, settings=settings, db=Database(settings.database_url))
     register_error_handlers(app)
     _register_ops_routes(app)
-    from .probe import probe_blueprint  # the probe uses this module's helpers
-    app.register_blueprint(probe_blueprint)
+    if spec.uses_broker:
+        from .probe import probe_blueprint  # the probe uses this module's helpers
+        app.register_blueprint(probe_blueprint)
     for blueprint in spec.blueprints:
         app.register_blueprint(blueprint)
 

@@ -1,0 +1,1 @@
+"""EnvGrid gateway: the one front door. Authenticates callers, signs their identity for the services, routes."""

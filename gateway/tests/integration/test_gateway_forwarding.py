@@ -1,0 +1,75 @@
+"""The gateway in front of a real service, both under gunicorn."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from gateway.keys import key_digest
+from servicekit import identity as ident
+from servicekit.config import DEV_IDENTITY_SECRET
+from servicekit.testing import free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def front(broker, pg_url, processes, tmp_path):
+    env = {**broker.env, "DATABASE_URL": pg_url}
+    subprocess.run([os.path.join(os.path.dirname(sys.executable), "envgrid-incidents"), "migrate"],
+                   env={**os.environ, **env}, check=True, capture_output=True)
+    incidents = processes.web("incidents", env, workers=1)
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"keys": [
+        {"sha256": key_digest("ops-key"), "subject": "ops-1", "roles": ["district_ops"]}]}))
+    gateway = processes.web("gateway", {
+        "ENVGRID_DATA_DIR": str(tmp_path), "GATEWAY_API_KEYS_FILE": str(keys),
+        "UPSTREAM_INCIDENTS_URL": f"http://127.0.0.1:{incidents.port}",
+        "UPSTREAM_DISPATCH_URL": f"http://127.0.0.1:{free_port()}"}, workers=1)
+    return f"http://127.0.0.1:{gateway.port}"
+
+
+def test_an_api_key_caller_reaches_the_service_with_a_signed_identity(front):
+    response = requests.post(f"{front}/ops/incidents/probes", json={"note": "经网关"},
+                             headers={"X-API-Key": "ops-key", "X-Request-ID": "trace-me-1"})
+    assert response.status_code == 201, response.text
+    assert response.headers["X-Request-ID"] == "trace-me-1"
+    probe_id = response.json()["probe_id"]
+    shown = requests.get(f"{front}/ops/incidents/probes/{probe_id}", headers={"Authorization": "ApiKey ops-key"})
+    assert shown.json()["entries"][0]["note"] == "经网关"
+
+
+def test_anonymous_callers_are_the_public_role(front):
+    response = requests.post(f"{front}/ops/incidents/probes", json={"note": "x"})
+    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+
+
+def test_a_wrong_key_is_refused_at_the_edge(front):
+    response = requests.post(f"{front}/ops/incidents/probes", json={"note": "x"}, headers={"X-API-Key": "guess"})
+    assert response.status_code == 401 and response.json()["error"]["code"] == "invalid_credentials"
+
+
+def test_forged_identity_headers_are_refused(front):
+    forged = ident.sign(ident.Identity("mallory", frozenset({"admin"})), "not-the-real-secret-at-all")
+    response = requests.post(f"{front}/ops/incidents/probes", json={"note": "x"}, headers=forged)
+    assert response.status_code == 401 and response.json()["error"]["code"] == "invalid_identity"
+
+
+def test_identity_headers_sent_by_a_client_never_grant_anything(front):
+    """Even a correctly signed pair (say, replayed from inside) is replaced by the caller's own identity."""
+    replayed = ident.sign(ident.Identity("mallory", frozenset({"admin"})), DEV_IDENTITY_SECRET)
+    response = requests.post(f"{front}/ops/incidents/probes", json={"note": "x"}, headers=replayed)
+    assert response.status_code == 403  # forwarded as the anonymous public caller, not as admin
+
+
+def test_a_service_that_is_down_is_a_fast_json_503(front):
+    response = requests.get(f"{front}/ops/dispatch/probes/00000000-0000-0000-0000-000000000000",
+                            headers={"X-API-Key": "ops-key"}, timeout=10)
+    assert response.status_code == 503 and response.json()["error"]["code"] == "upstream_unavailable"
+
+
+def test_unknown_paths_are_json_404(front):
+    response = requests.get(f"{front}/api/v1/nothing-here/x")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
