@@ -133,6 +133,9 @@ def _register_ops_routes(app: Flask) -> None:
     @app.get("/readyz")
     @public
     def readyz():
+        # Ready = can serve requests. The web process needs its database; it never needs
+        # the broker to answer (events wait in the outbox), so the broker is reported but
+        # does not make the process unready: a broker outage must not take intake offline.
         rt = runtime()
         checks = {}
         try:
@@ -140,9 +143,9 @@ def _register_ops_routes(app: Flask) -> None:
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = f"{type(exc).__name__}"
+        ready = checks["database"] == "ok"
         if rt.spec.uses_broker:
             checks["broker"] = broker_check(rt.settings.amqp_url) or "ok"
-        ready = all(v == "ok" for v in checks.values())
         return jsonify(status="ready" if ready else "not_ready", checks=checks), (200 if ready else 503)
 
     @app.get("/metrics")

@@ -94,11 +94,21 @@ def test_request_id_is_kept_when_sane_and_made_when_not(client):
     assert made and made != "bad id with spaces"
 
 
-def test_readyz_reports_an_unreachable_broker(client):
+def test_readyz_reports_an_unreachable_broker_but_stays_ready(client):
+    # Events wait in the outbox: a broker outage must not take the web process out of rotation.
     response = client.get("/readyz")
-    assert response.status_code == 503
+    assert response.status_code == 200
     body = response.get_json()
     assert body["checks"]["database"] == "ok" and body["checks"]["broker"] != "ok"
+
+
+def test_readyz_is_not_ready_without_its_database(sample_settings, tmp_path):
+    from sampleservice.bootstrap import SPEC
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    app = create_app(SPEC, sample_settings.with_overrides(database_url=f"sqlite:///{blocker}/x/y.db"))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503 and response.get_json()["checks"]["database"] != "ok"
 
 
 def test_metrics_count_requests_by_route_template(client):
