@@ -15,6 +15,8 @@ def make_cli(spec: ServiceSpec):
         sub = parser.add_subparsers(dest="command", required=True)
         sub.add_parser("migrate", help="bring the database to the latest schema")
         sub.add_parser("check-migrations", help="fail if models and migrations disagree")
+        revision = sub.add_parser("revision", help="write a new migration from the models (autogenerate)")
+        revision.add_argument("-m", "--message", required=True)
         sub.add_parser("worker", help="run the worker process (consumer, relay, timers)")
         dead = sub.add_parser("dead-letters", help="inspect or replay the dead-letter queue")
         dead_sub = dead.add_subparsers(dest="action", required=True)
@@ -23,9 +25,13 @@ def make_cli(spec: ServiceSpec):
         again = dead_sub.add_parser("replay")
         again.add_argument("message_ids", nargs="*", help="only these message ids (default: all)")
         sub.add_parser("outbox", help="show the outbox backlog")
+        for name, extra in spec.commands.items():
+            sub.add_parser(name, help=extra.help, add_help=False).add_argument("args", nargs=argparse.REMAINDER)
         args = parser.parse_args(argv)
         settings = load_settings(spec.name)
 
+        if args.command in spec.commands:
+            return spec.commands[args.command].run(settings, args.args)
         if args.command == "migrate":
             from .migrate import upgrade
             upgrade(spec, settings)
@@ -34,6 +40,9 @@ def make_cli(spec: ServiceSpec):
             from .migrate import check
             check(spec, settings)
             print(f"{spec.name}: models and migrations agree")
+        elif args.command == "revision":
+            from .migrate import new_revision
+            print(new_revision(spec, settings, args.message))
         elif args.command == "worker":
             from .worker import run_worker
             run_worker(spec)

@@ -38,6 +38,21 @@ class Identity:
     def has_any(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
 
+    @property
+    def district_wide(self) -> bool:
+        return self.has_any("district_ops", "admin")
+
+    def covers(self, grid_code: str) -> bool:
+        """Whether `grid_code` is inside this caller's scope.
+
+        Grid codes are hierarchical (a child's code extends its parent's), so a
+        grid is in the subtree of a scope grid exactly when the scope code is a
+        prefix of its code.
+        """
+        if self.district_wide:
+            return True
+        return any(grid_code.startswith(scope) for scope in self.grids)
+
     def to_claims(self) -> dict:
         return {"sub": self.subject, "roles": sorted(self.roles), "grids": list(self.grids),
                 "name": self.name}

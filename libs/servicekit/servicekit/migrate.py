@@ -34,7 +34,30 @@ def alembic_config(spec: ServiceSpec, settings: Settings | None = None) -> Confi
 
 
 def upgrade(spec: ServiceSpec, settings: Settings | None = None) -> None:
+    """Bring the schema to head, then let the service seed its reference data (idempotently)."""
+    settings = settings or load_settings(spec.name)
     command.upgrade(alembic_config(spec, settings), "heads")
+    if spec.seed is not None:
+        database = Database(settings.database_url)
+        with database.transaction() as session:
+            spec.seed(session)
+        database.dispose()
+
+
+def new_revision(spec: ServiceSpec, settings: Settings, message: str) -> str:
+    """Autogenerate the next migration of the service's own branch; returns its path."""
+    config = alembic_config(spec, settings)
+    from alembic.script import ScriptDirectory
+    heads = ScriptDirectory.from_config(config).get_revisions(f"{spec.name}@head") if _has_branch(config, spec.name) else ()
+    kwargs = {"head": f"{spec.name}@head"} if heads else {
+        "head": "base", "branch_label": spec.name, "version_path": str(spec.migrations / "versions")}
+    script = command.revision(config, message=message, autogenerate=True, **kwargs)
+    return script.path
+
+
+def _has_branch(config: Config, label: str) -> bool:
+    from alembic.script import ScriptDirectory
+    return any(label in (rev.branch_labels or ()) for rev in ScriptDirectory.from_config(config).walk_revisions())
 
 
 def check(spec: ServiceSpec, settings: Settings | None = None) -> None:

@@ -35,3 +35,15 @@ class ServiceSpec:
     timers: tuple[Timer, ...] = ()
     # False for a process that never talks to RabbitMQ (the gateway): /readyz skips the broker.
     uses_broker: bool = True
+    # Run by `migrate` after the schema is at head, in one transaction: seeds reference data.
+    # Must be idempotent (it runs on every deploy).
+    seed: Callable | None = None
+    # Extra subcommands of the service's CLI: name -> Command.
+    commands: dict[str, "Command"] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    # run(settings, args): args are the words after the command name; returns an exit code.
+    run: Callable

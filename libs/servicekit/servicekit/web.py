@@ -97,6 +97,11 @@ def json_body(schema: Schema) -> dict:
     return schema.load(payload)
 
 
+def query_args(schema: Schema) -> dict:
+    """Parse the query string with `schema`: 422 naming the parameter when it is wrong."""
+    return schema.load(request.args.to_dict())
+
+
 # -- readiness -------------------------------------------------------------
 class _BrokerCheck:
     """Opening an AMQP connection costs milliseconds: remember the answer briefly."""

@@ -39,11 +39,13 @@ class Worker:
         self.http: ThreadingHTTPServer | None = None
 
     def _timer_loop(self, timer: Timer) -> None:
-        while not self.stop.wait(timer.every_s):
+        # First run at start-up, then every `every_s`: a restarted worker catches up at once.
+        while not self.stop.is_set():
             try:
                 timer.run(self.settings, self.db)
             except Exception:
                 log.exception("timer failed", extra={"timer": timer.name})
+            self.stop.wait(timer.every_s)
 
     def start(self) -> None:
         jobs = [("consumer", self.consumer.run, (self.stop,)), ("relay", self.relay.run, (self.stop,))]

@@ -43,3 +43,11 @@ def test_unknown_roles_are_rejected_even_when_signed():
     headers = ident.sign(ident.Identity("u-1", frozenset({"superuser"})), SECRET, now=1000)
     with pytest.raises(ident.InvalidIdentity, match="role"):
         ident.verify(headers, SECRET, now=1000)
+
+
+def test_grid_scope_is_the_subtree_of_the_scope_grids():
+    staff = ident.Identity("u-1", frozenset({"grid_staff"}), ("140502001001",))
+    assert staff.covers("140502001001") and staff.covers("140502001001003")
+    assert not staff.covers("140502001002") and not staff.covers("140502001")
+    assert ident.Identity("ops", frozenset({"district_ops"})).covers("140502008")
+    assert not ident.Identity("anon", frozenset({"public"})).covers("140502")

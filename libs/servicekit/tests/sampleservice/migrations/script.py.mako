@@ -6,6 +6,8 @@ Create Date: ${create_date}
 """
 import sqlalchemy as sa
 from alembic import op
+
+import servicekit.tables  # noqa: F401 - autogenerate renders UtcDateTime by its full path
 ${imports if imports else ""}
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}

@@ -1,0 +1,6 @@
+"""Event contracts shared by producers and consumers.
+
+Importing this package registers every schema on `servicekit.events.registry`.
+One module per producing service; a schema changes only by adding a new version.
+"""
+from . import grid  # noqa: F401

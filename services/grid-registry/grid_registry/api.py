@@ -1,0 +1,300 @@
+"""HTTP routes of the grid registry, under /api/v1/registry. Parse, authorise, call a use case."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, jsonify, render_template, request
+
+from servicekit.errors import ApiError
+from servicekit.exports import table_response
+from servicekit.identity import ROLES
+from servicekit.web import current_identity, json_body, query_args, request_session, require_roles
+
+from . import catalogue, grids, ledger, levels, notice, people, schemas
+from .locating import locate_many, locate_one
+
+bp = Blueprint("registry", __name__, url_prefix="/api/v1/registry", template_folder="templates")
+
+ANYONE = tuple(sorted(ROLES))  # every caller the gateway vouches for, the anonymous public included
+OFFICE = ("district_ops", "admin")
+LEDGER_KEEPERS = ("grid_staff", "district_ops", "admin")
+
+
+def _write(use_case, *args, status: int = 200):
+    """Run a use case in one transaction and answer its result as JSON."""
+    session = request_session()
+    with session.begin():
+        result = use_case(session, *args)
+    return jsonify(result), status
+
+
+def _actor() -> str:
+    return current_identity().subject
+
+
+# -- the grid tree ---------------------------------------------------------
+@bp.get("/grids")
+@require_roles(*ANYONE)
+def search_grids():
+    return jsonify(grids.search(request_session(), query_args(schemas.GridSearch())))
+
+
+@bp.get("/grids/<code>")
+@require_roles(*ANYONE)
+def show_grid(code):
+    return jsonify(grids.detail(request_session(), code, with_boundary=request.args.get("boundary") == "1"))
+
+
+@bp.get("/grids/<code>/subtree")
+@require_roles(*ANYONE)
+def grid_subtree(code):
+    include_retired = request.args.get("include_retired") == "1"
+    return jsonify(code=code, codes=grids.subtree(request_session(), code, include_retired))
+
+
+@bp.post("/grids")
+@require_roles(*OFFICE)
+def create_grid():
+    return _write(grids.create, json_body(schemas.GridCreate()), _actor(), status=201)
+
+
+@bp.patch("/grids/<code>")
+@require_roles(*OFFICE)
+def change_grid(code):
+    return _write(grids.change, code, json_body(schemas.GridPatch()), _actor())
+
+
+@bp.post("/reorganisations")
+@require_roles(*OFFICE)
+def reorganise():
+    return _write(grids.reorganise, json_body(schemas.Reorganisation()), _actor(), status=201)
+
+
+@bp.get("/snapshot")
+@require_roles(*OFFICE)
+def snapshot():
+    args = query_args(schemas.SnapshotQuery())
+    return jsonify(grids.snapshot(request_session(), args["after"], args["limit"]))
+
+
+# -- locating --------------------------------------------------------------
+@bp.get("/locate")
+@require_roles(*ANYONE)
+def locate():
+    point = query_args(schemas.LocatePoint())
+    return jsonify(locate_one(request_session(), point["lon"], point["lat"], point["datum"]))
+
+
+@bp.post("/locate")
+@require_roles(*ANYONE)
+def locate_batch():
+    points = json_body(schemas.LocateBatch())["points"]
+    return jsonify(results=locate_many(request_session(), points))
+
+
+# -- import and export -----------------------------------------------------
+@bp.post("/imports/grids")
+@require_roles(*OFFICE)
+def import_grids():
+    if not request.is_json:
+        raise ApiError(400, "the body must be a GeoJSON FeatureCollection (Content-Type: application/json)")
+    collection = request.get_json(silent=True)
+    if not isinstance(collection, dict):
+        raise ApiError(400, "the body is not a JSON object", code="malformed_json")
+    dry_run = request.args.get("dry_run") == "1"
+    return _write(grids.import_collection, collection, _actor(), dry_run, status=200 if dry_run else 201)
+
+
+@bp.get("/exports/grids.geojson")
+@require_roles(*OFFICE)
+def export_grids():
+    args = query_args(schemas.GeoExportQuery())
+    body = json.dumps(grids.export_collection(request_session(), args["root"], args["level"]),
+                      ensure_ascii=False)
+    return Response(body, mimetype="application/geo+json")
+
+
+@bp.get("/reports/coverage")
+@require_roles(*OFFICE)
+def coverage():
+    problems = grids.coverage_report(request_session())
+    return jsonify(complete=not problems, problems=problems)
+
+
+@bp.get("/reports/without-leader")
+@require_roles(*OFFICE)
+def without_leader():
+    return jsonify(grids=people.grids_without_leader(request_session()))
+
+
+# -- people and roles ------------------------------------------------------
+@bp.post("/people")
+@require_roles(*OFFICE)
+def create_person():
+    return _write(people.create_person, json_body(schemas.PersonCreate()), status=201)
+
+
+@bp.get("/people/<person_id>")
+@require_roles(*OFFICE)
+def show_person(person_id):
+    session = request_session()
+    person = people.person_view(people.get_person(session, person_id))
+    roles = [people.membership_view(m) for m in people.active_memberships(session, person_id=person_id)]
+    return jsonify(person | {"roles": roles})
+
+
+@bp.patch("/people/<person_id>")
+@require_roles(*OFFICE)
+def change_person(person_id):
+    return _write(people.update_person, person_id, json_body(schemas.PersonPatch()))
+
+
+@bp.post("/grids/<code>/members")
+@require_roles(*OFFICE)
+def assign_member(code):
+    body = json_body(schemas.MembershipCreate())
+    return _write(people.assign, code, body["person_id"], body["role"], status=201)
+
+
+@bp.delete("/grids/<code>/members/<int:membership_id>")
+@require_roles(*OFFICE)
+def remove_member(code, membership_id):
+    session = request_session()
+    with session.begin():
+        people.remove(session, code, membership_id)
+    return "", 204
+
+
+@bp.post("/imports/people")
+@require_roles(*OFFICE)
+def import_people():
+    try:
+        text = request.get_data().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "the CSV must be UTF-8") from None
+    return _write(people.import_csv, text, status=201)
+
+
+@bp.get("/exports/people.csv")
+@require_roles(*OFFICE)
+def export_people():
+    return table_response("csv", "网格人员", people.CSV_HEADERS_ZH, people.export_rows(request_session()))
+
+
+# -- reference data --------------------------------------------------------
+@bp.get("/departments")
+@require_roles(*ANYONE)
+def list_departments():
+    return jsonify(items=catalogue.list_departments(request_session()))
+
+
+@bp.post("/departments")
+@require_roles(*OFFICE)
+def create_department():
+    return _write(catalogue.create_department, json_body(schemas.Department()), status=201)
+
+
+@bp.patch("/departments/<code>")
+@require_roles(*OFFICE)
+def change_department(code):
+    return _write(catalogue.update_department, code, json_body(schemas.DepartmentPatch()))
+
+
+@bp.get("/categories")
+@require_roles(*ANYONE)
+def list_categories():
+    return jsonify(items=catalogue.list_categories(request_session(), request.args.get("all") == "1"))
+
+
+@bp.get("/categories/<code>")
+@require_roles(*ANYONE)
+def show_category(code):
+    return jsonify(catalogue.get_category(request_session(), code))
+
+
+@bp.post("/categories")
+@require_roles(*OFFICE)
+def create_category():
+    return _write(catalogue.create_category, json_body(schemas.Category()), status=201)
+
+
+@bp.patch("/categories/<code>")
+@require_roles(*OFFICE)
+def change_category(code):
+    return _write(catalogue.update_category, code, json_body(schemas.CategoryPatch()))
+
+
+def _level(level: int) -> int:
+    if level not in levels.LEVEL_NAMES:
+        raise ApiError(404, f"no level {level}")
+    return level
+
+
+@bp.get("/responsibilities/<int:level>")
+@require_roles(*ANYONE)
+def show_duties(level):
+    return jsonify(level=level, duties=catalogue.duties(request_session(), _level(level)))
+
+
+@bp.put("/responsibilities/<int:level>")
+@require_roles(*OFFICE)
+def replace_duties(level):
+    texts = json_body(schemas.Responsibilities())["duties"]
+    session = request_session()
+    with session.begin():
+        result = catalogue.replace_duties(session, _level(level), texts)
+    return jsonify(level=level, duties=result)
+
+
+# -- notice boards ---------------------------------------------------------
+@bp.get("/grids/<code>/notice-board")
+@require_roles(*ANYONE)
+def notice_board(code):
+    return jsonify(notice.board(request_session(), code))
+
+
+@bp.get("/grids/<code>/notice-board.html")
+@require_roles(*ANYONE)
+def notice_board_page(code):
+    board = notice.board(request_session(), code)
+    return render_template("notice_board.html", b=board, qr=notice.qr_svg(board["report_url"]))
+
+
+# -- the pollution-source ledger -------------------------------------------
+@bp.get("/sources")
+@require_roles(*LEDGER_KEEPERS)
+def search_sources():
+    return jsonify(ledger.search(request_session(), query_args(schemas.SourceSearch()), current_identity()))
+
+
+@bp.post("/sources")
+@require_roles(*LEDGER_KEEPERS)
+def register_source():
+    return _write(ledger.register, json_body(schemas.SourceCreate()), current_identity(), status=201)
+
+
+@bp.get("/sources/<source_id>")
+@require_roles(*LEDGER_KEEPERS)
+def show_source(source_id):
+    return jsonify(ledger.view(ledger.get(request_session(), source_id, current_identity())))
+
+
+@bp.patch("/sources/<source_id>")
+@require_roles(*LEDGER_KEEPERS)
+def change_source(source_id):
+    return _write(ledger.change, source_id, json_body(schemas.SourcePatch()), current_identity())
+
+
+@bp.get("/sources/<source_id>/history")
+@require_roles(*LEDGER_KEEPERS)
+def source_history(source_id):
+    return jsonify(items=ledger.history(request_session(), source_id, current_identity()))
+
+
+@bp.get("/exports/sources")
+@require_roles(*LEDGER_KEEPERS)
+def export_sources():
+    args = query_args(schemas.ExportQuery())
+    params = {"grid": args["grid"]}
+    rows = ledger.export_rows(request_session(), params, current_identity())
+    return table_response(args["format"], "污染源台账", ledger.EXPORT_HEADERS, rows, title="污染源台账")
