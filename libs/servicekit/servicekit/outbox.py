@@ -45,15 +45,23 @@ class Outbox:
 
     def add(self, session: Session, event_type: str, data: dict, version: int = 1) -> str:
         """Validate `data` against its schema and queue the event in `session`'s transaction."""
-        clean = self.registry.validate_outgoing(event_type, version, data)
-        envelope = new_envelope(event_type, clean, self.producer, version)
+        return self.add_many(session, [(event_type, data)], version)[0]
+
+    def add_many(self, session: Session, events: list[tuple[str, dict]], version: int = 1) -> list[str]:
+        """Queue several events in one statement (bulk changes: imports, reorganisations)."""
+        if not events:
+            return []
         now = utcnow()
-        session.execute(insert(outbox).values(
-            event_id=envelope.id, event_type=event_type, payload=envelope.to_json(),
-            created_at=now, next_attempt_at=now, attempts=0))
+        rows = []
+        for event_type, data in events:
+            clean = self.registry.validate_outgoing(event_type, version, data)
+            envelope = new_envelope(event_type, clean, self.producer, version)
+            rows.append({"event_id": envelope.id, "event_type": event_type, "payload": envelope.to_json(),
+                         "created_at": now, "next_attempt_at": now, "attempts": 0})
+        session.execute(insert(outbox), rows)
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
-        return envelope.id
+        return [row["event_id"] for row in rows]
 
 
 def row_backoff(attempts: int) -> timedelta:

@@ -9,6 +9,7 @@ is written; a rejected change writes nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from envgrid_contracts.grid import GRID_CREATED, GRID_RETIRED, GRID_UPDATED
 from sqlalchemy import func, insert, or_, select, update
@@ -23,27 +24,34 @@ from .people import active_memberships, membership_view, move_memberships
 from .publishing import OUTBOX
 from .text import is_pinyin_query, pinyin_keys
 from .ledger import move_sources
-from .validation import containing_parent, same_area, validate_import
+from .validation import containing_parent, same_area, straddling_children, validate_import
 
 # Problems that a change of one grid may leave for later: while a district is being
 # drawn grid by grid its parents are not yet covered. Imports check coverage in full,
 # and GET /reports/coverage shows what is still uncovered.
-DEFERRED_PROBLEMS = {"gap"}
+DEFERRED_PROBLEMS = {"coverage_gap", "no_children"}
+
+
+def _fields(row):
+    """Column values of a result row, or a dict of them (rows about to be inserted)."""
+    return row if isinstance(row, Mapping) else row._mapping
 
 
 def state(row) -> dict:
-    return {"code": row.code, "name": row.name, "level": row.level, "parent_code": row.parent_code,
-            "kind": row.kind, "status": row.status, "version": row.version}
+    r = _fields(row)
+    return {"code": r["code"], "name": r["name"], "level": r["level"], "parent_code": r["parent_code"],
+            "kind": r["kind"], "status": r["status"], "version": r["version"]}
 
 
 def view(row, with_boundary: bool = False) -> dict:
-    data = state(row) | {
-        "level_name": levels.LEVEL_NAMES[row.level],
-        "kind_name": levels.KINDS.get(row.level, {}).get(row.kind, row.kind),
-        "four_sides": row.four_sides, "address": row.address,
-        "replaced_by": row.replaced_by or [], "updated_at": row.updated_at.isoformat()}
+    r = _fields(row)
+    data = state(r) | {
+        "level_name": levels.LEVEL_NAMES[r["level"]],
+        "kind_name": levels.KINDS.get(r["level"], {}).get(r["kind"], r["kind"]),
+        "four_sides": r["four_sides"], "address": r["address"],
+        "replaced_by": r["replaced_by"] or [], "updated_at": r["updated_at"].isoformat()}
     if with_boundary:
-        data["boundary"] = json.loads(row.boundary)
+        data["boundary"] = json.loads(r["boundary"])
     return data
 
 
@@ -134,20 +142,36 @@ def _record(session: Session, row, change: str, actor: str) -> None:
         actor=actor, at=row.updated_at))
 
 
-def _insert(session: Session, props: dict, geometry: dict, actor: str):
+def _insert_many(session: Session, items: list[tuple[dict, dict]], actor: str) -> list[dict]:
+    """Register new grids (properties, geometry) with their history and events, a level at a time.
+
+    Bulk statements: a whole district is thousands of grids, and a round trip per
+    row would make an import minutes long on a remote database.
+    """
     now = utcnow()
-    full, initials = pinyin_keys(props["name"])
-    session.execute(insert(grids).values(
-        code=props["code"], name=props["name"], level=levels.level_of_code(props["code"]),
-        parent_code=props.get("parent_code"), kind=props["kind"],
-        boundary=json.dumps(geometry, ensure_ascii=False, separators=(",", ":")),
-        four_sides=props.get("four_sides") or {"east": "", "south": "", "west": "", "north": ""},
-        address=props.get("address"), status="active", name_pinyin=full, name_initials=initials,
-        version=1, created_at=now, updated_at=now))
-    row = get(session, props["code"])
-    _record(session, row, "created", actor)
-    OUTBOX.add(session, GRID_CREATED, state(row))
-    return row
+    values = []
+    for props, geometry in items:
+        full, initials = pinyin_keys(props["name"])
+        values.append({
+            "code": props["code"], "name": props["name"], "level": levels.level_of_code(props["code"]),
+            "parent_code": props.get("parent_code"), "kind": props["kind"],
+            "boundary": json.dumps(geometry, ensure_ascii=False, separators=(",", ":")),
+            "four_sides": props.get("four_sides") or {"east": "", "south": "", "west": "", "north": ""},
+            "address": props.get("address"), "status": "active", "replaced_by": None, "retire_reason": None,
+            "name_pinyin": full, "name_initials": initials, "version": 1, "created_at": now, "updated_at": now})
+    for level in sorted({v["level"] for v in values}):  # parents before children (foreign keys)
+        session.execute(insert(grids), [v for v in values if v["level"] == level])
+    if values:
+        session.execute(insert(grid_history), [
+            {"code": v["code"], "version": 1, "change": "created", "state": view(v, with_boundary=True),
+             "actor": actor, "at": now} for v in values])
+    OUTBOX.add_many(session, [(GRID_CREATED, state(v)) for v in values])
+    return values
+
+
+def _insert(session: Session, props: dict, geometry: dict, actor: str):
+    _insert_many(session, [(props, geometry)], actor)
+    return get(session, props["code"])
 
 
 def _update(session: Session, row, values: dict, actor: str, change: str = "updated"):
@@ -251,13 +275,16 @@ def reorganise(session: Session, data: dict, actor: str) -> dict:
         {"type": "Feature", "geometry": item["boundary"],
          "properties": {**{k: item[k] for k in ("code", "name", "kind", "parent_code", "four_sides", "address")},
                         "level": level}} for item in new]}
-    problems = validate_import(collection, existing=context)
-    # Coverage of the parent may have had gaps before; the new grids must cover the old area exactly.
+    problems = [p for p in validate_import(collection, existing=context) if p["problem"] not in DEFERRED_PROBLEMS]
+    # The new grids must cover exactly the old area (so the parent's coverage is as it was),
+    # and every point or area inside the old grids must fall wholly inside one new grid.
     mismatch = same_area([json.loads(r.boundary) for r in old], [item["boundary"] for item in new])
     if mismatch:
         problems.append(mismatch)
-    problems = [p for p in problems if p["problem"] not in DEFERRED_PROBLEMS or p.get("code") in
-                {item["code"] for item in new}]
+    children = session.execute(select(grids.c.code, grids.c.boundary).where(
+        grids.c.parent_code.in_(retiring), grids.c.status == "active")).all()
+    problems += straddling_children([(c.code, json.loads(c.boundary)) for c in children],
+                                    [(item["code"], item["boundary"]) for item in new])
     if problems:
         _reject(problems, "reorganisation refused")
 
@@ -307,22 +334,22 @@ def import_collection(session: Session, collection: dict, actor: str, dry_run: b
     known = {r.code: r for r in session.execute(select(grids).where(grids.c.code.in_(incoming))).all()} if incoming else {}
     created = updated = 0
     if not dry_run:
-        # Parents before children, so every foreign key is satisfied as rows go in.
-        for item in sorted(collection["features"], key=lambda f: f["properties"]["level"]):
+        fresh = [(item["properties"], item["geometry"]) for item in collection["features"]
+                 if item["properties"]["code"] not in known]
+        created = len(_insert_many(session, fresh, actor))
+        for item in collection["features"]:
             props, geometry = item["properties"], item["geometry"]
             row = known.get(props["code"])
             if row is None:
-                _insert(session, props, geometry, actor)
-                created += 1
-            else:
-                values = {"name": props["name"], "kind": props["kind"],
-                          "boundary": json.dumps(geometry, ensure_ascii=False, separators=(",", ":")),
-                          "four_sides": props.get("four_sides") or row.four_sides,
-                          "address": props.get("address")}
-                new_row, changed = _update(session, row, values, actor)
-                if changed:
-                    OUTBOX.add(session, GRID_UPDATED, state(new_row) | {"changed": changed})
-                    updated += 1
+                continue
+            values = {"name": props["name"], "kind": props["kind"],
+                      "boundary": json.dumps(geometry, ensure_ascii=False, separators=(",", ":")),
+                      "four_sides": props.get("four_sides") or row.four_sides,
+                      "address": props.get("address")}
+            new_row, changed = _update(session, row, values, actor)
+            if changed:
+                OUTBOX.add(session, GRID_UPDATED, state(new_row) | {"changed": changed})
+                updated += 1
     return {"features": len(codes), "created": created, "updated": updated, "dry_run": dry_run, "problems": []}
 
 

@@ -188,13 +188,22 @@ def import_rows(session: Session, rows: list[dict], problems: list[dict] | None 
     if new_people:
         session.execute(insert(people), new_people)
     held = {(m.person_id, m.grid_code, m.role) for m in active_memberships(session)}
-    assigned = 0
+    wanted = []
     for row in rows:
         key = (row["person_id"], row["grid_code"], row["role"])
         if key not in held:
-            assign(session, row["grid_code"], row["person_id"], row["role"])
             held.add(key)
-            assigned += 1
+            wanted.append({"person_id": row["person_id"], "grid_code": row["grid_code"], "role": row["role"],
+                           "since": now})
+    assigned = len(wanted)
+    if wanted:
+        # One statement for all roles, and one for all their events: imports are thousands of rows.
+        ids = session.execute(insert(memberships).returning(memberships.c.id, sort_by_parameter_order=True), wanted).scalars().all()
+        details = {r["person_id"]: r for r in rows}
+        OUTBOX.add_many(session, [(MEMBER_ASSIGNED, {
+            "membership_id": membership_id, "person_id": w["person_id"], "name": details[w["person_id"]]["name"],
+            "phone": details[w["person_id"]]["phone"], "grid_code": w["grid_code"], "role": w["role"],
+            "leads": levels.ROLES[w["role"]].leads}) for membership_id, w in zip(ids, wanted)])
     return {"people_created": len(new_people), "roles_assigned": assigned}
 
 

@@ -446,3 +446,23 @@ def containing_parent(child, parents: Iterable[tuple[str, Any]], *,
         if shares.max() > 0:
             return codes[int(np.argmax(shares))]
     return codes[int(np.argmin(shapely.distance(geoms, geometry)))]
+
+
+def straddling_children(children: Iterable[tuple[str, Any]], parents: Iterable[tuple[str, Any]], *,
+                        snap_degrees: float = SNAP_DEGREES) -> list[dict]:
+    """`straddles_new_border` problems for children (code, GeoJSON) that no single new parent covers.
+
+    A split must not cut through a point or compound: it would end up outside whichever
+    new grid it is moved under. Such a split is refused until the unit is redrawn.
+    """
+    candidates = [g for g in (_readable(raw) for _, raw in parents) if g is not None]
+    if not candidates:
+        return []
+    grown = shapely.buffer(np.array(candidates), snap_degrees, join_style="mitre")
+    problems = []
+    for code, raw in children:
+        geometry = _readable(raw)
+        if geometry is not None and not shapely.covers(grown, geometry).any():
+            problems.append(_problem(None, code, "straddles_new_border",
+                                     f"{code} lies across the new grids' border; redraw it first"))
+    return problems

@@ -135,3 +135,34 @@ def test_export_round_trips_the_import(client, district, ops):
     codes = sorted(f["properties"]["code"] for f in exported["features"])
     assert codes == sorted(f["properties"]["code"] for f in district["features"])
     assert exported["features"][0]["properties"]["name"] == "测试区"
+
+
+def test_a_split_through_a_compound_is_refused(client, district, ops, anyone):
+    # The compound 凤台小区 spans y 35.420-35.423: a border at 35.421 would cut it in two.
+    cut = 35.421
+    response = client.post(f"{API}/reorganisations", headers=ops, json={
+        "retire": ["140502001001001"], "reason": "x", "create": [
+            {"code": "140502001001003", "name": "南", "kind": "area", "parent_code": "140502001001",
+             "boundary": {"type": "Polygon", "coordinates": [[[112.80, 35.40], [112.825, 35.40], [112.825, cut],
+                                                              [112.80, cut], [112.80, 35.40]]]}},
+            {"code": "140502001001004", "name": "北", "kind": "area", "parent_code": "140502001001",
+             "boundary": {"type": "Polygon", "coordinates": [[[112.80, cut], [112.825, cut], [112.825, 35.45],
+                                                              [112.80, 35.45], [112.80, cut]]]}}]})
+    assert response.status_code == 422
+    assert [p["code"] for p in response.get_json()["error"]["problems"]] == ["1405020010010010002"]
+    assert client.get(f"{API}/grids/140502001001001", headers=anyone).get_json()["status"] == "active"
+
+
+def test_villages_can_be_merged_with_their_grids_recoded_under_the_new_one(client, district, ops, anyone):
+    response = client.post(f"{API}/reorganisations", headers=ops, json={
+        "retire": ["140502002001", "140502002002"], "reason": "村改居合并", "create": [
+            {"code": "140502002003", "name": "东城社区", "kind": "community", "parent_code": "140502002",
+             "boundary": {"type": "Polygon", "coordinates": [[[112.85, 35.40], [112.90, 35.40], [112.90, 35.50],
+                                                              [112.85, 35.50], [112.85, 35.40]]]}}]})
+    assert response.status_code == 201, response.get_json()
+    merged = client.get(f"{API}/grids/140502002003", headers=anyone).get_json()
+    assert [c["code"] for c in merged["children"]] == ["140502002003001", "140502002003002",
+                                                        "140502002003003", "140502002003004"]
+    old_grid = client.get(f"{API}/grids/140502002001001", headers=anyone).get_json()
+    assert old_grid["status"] == "retired" and old_grid["replaced_by"][0].startswith("140502002003")
+    assert client.get(f"{API}/reports/coverage", headers=ops).get_json()["complete"] is True
