@@ -76,3 +76,15 @@ probe_log = Table(
     Column("event_id", String(36), nullable=True),
     Column("at", UtcDateTime, nullable=False),
 )
+
+# Answers to POSTs sent with an Idempotency-Key: a retry gets the first answer, and the
+# change it made is made once. The row commits in the same transaction as the change.
+idempotency_keys = Table(
+    "idempotency_keys", kit_metadata,
+    Column("scope", String(300), primary_key=True),  # method, route and caller
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -97,6 +97,15 @@ def json_body(schema: Schema) -> dict:
     return schema.load(payload)
 
 
+def write(use_case, *args, status: int = 200):
+    """Run a use case in one transaction of this request's session; answer its result as JSON.
+
+    Honours Idempotency-Key (servicekit.idempotency): a retried POST gets the first answer.
+    """
+    from .idempotency import run_write
+    return run_write(request_session(), use_case, *args, status=status)
+
+
 def query_args(schema: Schema) -> dict:
     """Parse the query string with `schema`: 422 naming the parameter when it is wrong."""
     return schema.load(request.args.to_dict())

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from servicekit.errors import ApiError
 from servicekit.exports import table_response
 from servicekit.identity import ROLES
-from servicekit.web import current_identity, json_body, query_args, request_session, require_roles
+from servicekit.web import current_identity, json_body, query_args, request_session, require_roles, write
 
 from . import catalogue, grids, ledger, levels, notice, people, schemas
 from .locating import locate_many, locate_one
@@ -18,14 +18,6 @@ bp = Blueprint("registry", __name__, url_prefix="/api/v1/registry", template_fol
 ANYONE = tuple(sorted(ROLES))  # every caller the gateway vouches for, the anonymous public included
 OFFICE = ("district_ops", "admin")
 LEDGER_KEEPERS = ("grid_staff", "district_ops", "admin")
-
-
-def _write(use_case, *args, status: int = 200):
-    """Run a use case in one transaction and answer its result as JSON."""
-    session = request_session()
-    with session.begin():
-        result = use_case(session, *args)
-    return jsonify(result), status
 
 
 def _actor() -> str:
@@ -55,19 +47,19 @@ def grid_subtree(code):
 @bp.post("/grids")
 @require_roles(*OFFICE)
 def create_grid():
-    return _write(grids.create, json_body(schemas.GridCreate()), _actor(), status=201)
+    return write(grids.create, json_body(schemas.GridCreate()), _actor(), status=201)
 
 
 @bp.patch("/grids/<code>")
 @require_roles(*OFFICE)
 def change_grid(code):
-    return _write(grids.change, code, json_body(schemas.GridPatch()), _actor())
+    return write(grids.change, code, json_body(schemas.GridPatch()), _actor())
 
 
 @bp.post("/reorganisations")
 @require_roles(*OFFICE)
 def reorganise():
-    return _write(grids.reorganise, json_body(schemas.Reorganisation()), _actor(), status=201)
+    return write(grids.reorganise, json_body(schemas.Reorganisation()), _actor(), status=201)
 
 
 @bp.get("/snapshot")
@@ -102,7 +94,7 @@ def import_grids():
     if not isinstance(collection, dict):
         raise ApiError(400, "the body is not a JSON object", code="malformed_json")
     dry_run = request.args.get("dry_run") == "1"
-    return _write(grids.import_collection, collection, _actor(), dry_run, status=200 if dry_run else 201)
+    return write(grids.import_collection, collection, _actor(), dry_run, status=200 if dry_run else 201)
 
 
 @bp.get("/exports/grids.geojson")
@@ -131,7 +123,7 @@ def without_leader():
 @bp.post("/people")
 @require_roles(*OFFICE)
 def create_person():
-    return _write(people.create_person, json_body(schemas.PersonCreate()), status=201)
+    return write(people.create_person, json_body(schemas.PersonCreate()), status=201)
 
 
 @bp.get("/people/<person_id>")
@@ -146,14 +138,14 @@ def show_person(person_id):
 @bp.patch("/people/<person_id>")
 @require_roles(*OFFICE)
 def change_person(person_id):
-    return _write(people.update_person, person_id, json_body(schemas.PersonPatch()))
+    return write(people.update_person, person_id, json_body(schemas.PersonPatch()))
 
 
 @bp.post("/grids/<code>/members")
 @require_roles(*OFFICE)
 def assign_member(code):
     body = json_body(schemas.MembershipCreate())
-    return _write(people.assign, code, body["person_id"], body["role"], status=201)
+    return write(people.assign, code, body["person_id"], body["role"], status=201)
 
 
 @bp.delete("/grids/<code>/members/<int:membership_id>")
@@ -172,7 +164,7 @@ def import_people():
         text = request.get_data().decode("utf-8")
     except UnicodeDecodeError:
         raise ApiError(400, "the CSV must be UTF-8") from None
-    return _write(people.import_csv, text, status=201)
+    return write(people.import_csv, text, status=201)
 
 
 @bp.get("/exports/people.csv")
@@ -191,13 +183,13 @@ def list_departments():
 @bp.post("/departments")
 @require_roles(*OFFICE)
 def create_department():
-    return _write(catalogue.create_department, json_body(schemas.Department()), status=201)
+    return write(catalogue.create_department, json_body(schemas.Department()), status=201)
 
 
 @bp.patch("/departments/<code>")
 @require_roles(*OFFICE)
 def change_department(code):
-    return _write(catalogue.update_department, code, json_body(schemas.DepartmentPatch()))
+    return write(catalogue.update_department, code, json_body(schemas.DepartmentPatch()))
 
 
 @bp.get("/categories")
@@ -215,13 +207,13 @@ def show_category(code):
 @bp.post("/categories")
 @require_roles(*OFFICE)
 def create_category():
-    return _write(catalogue.create_category, json_body(schemas.Category()), status=201)
+    return write(catalogue.create_category, json_body(schemas.Category()), status=201)
 
 
 @bp.patch("/categories/<code>")
 @require_roles(*OFFICE)
 def change_category(code):
-    return _write(catalogue.update_category, code, json_body(schemas.CategoryPatch()))
+    return write(catalogue.update_category, code, json_body(schemas.CategoryPatch()))
 
 
 def _level(level: int) -> int:
@@ -270,7 +262,7 @@ def search_sources():
 @bp.post("/sources")
 @require_roles(*LEDGER_KEEPERS)
 def register_source():
-    return _write(ledger.register, json_body(schemas.SourceCreate()), current_identity(), status=201)
+    return write(ledger.register, json_body(schemas.SourceCreate()), current_identity(), status=201)
 
 
 @bp.get("/sources/<source_id>")
@@ -282,7 +274,7 @@ def show_source(source_id):
 @bp.patch("/sources/<source_id>")
 @require_roles(*LEDGER_KEEPERS)
 def change_source(source_id):
-    return _write(ledger.change, source_id, json_body(schemas.SourcePatch()), current_identity())
+    return write(ledger.change, source_id, json_body(schemas.SourcePatch()), current_identity())
 
 
 @bp.get("/sources/<source_id>/history")

@@ -2,7 +2,7 @@ import os
 import time
 from pathlib import Path
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 
@@ -10,7 +10,7 @@ from servicekit.events import registry
 from servicekit.outbox import Outbox
 from servicekit.spec import ServiceSpec
 from servicekit.tables import UtcDateTime, utcnow
-from servicekit.web import json_body, request_session, require_roles
+from servicekit.web import json_body, require_roles, write
 
 metadata = MetaData()
 jobs = Table("jobs", metadata, Column("job_id", String(40), primary_key=True),
@@ -39,15 +39,16 @@ OUTBOX = Outbox("sample", registry)
 api = Blueprint("sample", __name__, url_prefix="/sample")
 
 
+def accept_job(session, body):
+    session.execute(insert(jobs).values(job_id=body["job_id"], note=body["note"]))
+    event_id = OUTBOX.add(session, WORK, {"job_id": body["job_id"], "sleep_ms": body["sleep_ms"]})
+    return {"job_id": body["job_id"], "event_id": event_id}
+
+
 @api.post("/jobs")
 @require_roles("admin")
 def create_job():
-    body = json_body(JobRequest())
-    session = request_session()
-    with session.begin():
-        session.execute(insert(jobs).values(job_id=body["job_id"], note=body["note"]))
-        event_id = OUTBOX.add(session, WORK, {"job_id": body["job_id"], "sleep_ms": body["sleep_ms"]})
-    return jsonify(job_id=body["job_id"], event_id=event_id), 201
+    return write(accept_job, json_body(JobRequest()), status=201)
 
 
 def handle_work(session, envelope, data):
