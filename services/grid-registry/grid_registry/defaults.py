@@ -43,6 +43,10 @@ CATEGORIES = [
     ("six_100_measures", "施工场地未落实“六个百分百”", "Construction site without the six 100% dust measures", "field", 4, "housing"),
     ("equipment_not_running", "环保设施运转不正常", "Pollution-control equipment not running", "field", 3, "env_bureau"),
     ("other", "其他环境问题", "Other environmental problem", "field", 4, "env_bureau"),
+    # 市级平台转办 (instructions pushed by the city platform)
+    ("air_quality_exceedance", "监测点位附近空气质量超标", "Air-quality exceedance near a monitoring station", "city", 2, "env_bureau"),
+    ("emergency_order", "重污染天气及突发环境事件应急指令", "Heavy-pollution or sudden-incident emergency order", "city", 2, "env_bureau"),
+    ("prominent_problem", "市级反馈突出环境问题", "Prominent problem fed back by the city", "city", 2, "env_bureau"),
 ]
 
 RESPONSIBILITIES = {

@@ -52,7 +52,9 @@ from typing import Iterable, Mapping
 import numpy as np
 import shapely
 
-from . import geo, levels
+from servicekit import geo
+
+from . import levels
 
 DEFAULT_POINT_RADIUS_M = 30.0
 _DISC_SIDES = 32  # the polygon standing in for a level-5 point's circle of radius

@@ -13,7 +13,7 @@ import time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import geo
+from servicekit import geo
 from .grids import active_records, names
 from .locate import Locator
 from .models import grids

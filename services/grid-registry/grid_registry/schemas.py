@@ -1,7 +1,7 @@
 """HTTP bodies of the grid registry. Unknown fields are refused (marshmallow's RAISE)."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from . import levels
 from .defaults import SOURCE_KINDS, SOURCE_STATUSES
@@ -97,7 +97,7 @@ class Category(Schema):
     code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     name_en = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    group = fields.String(required=True, validate=validate.OneOf(["campaign", "field"]))
+    group = fields.String(required=True, validate=validate.OneOf(["campaign", "field", "city"]))
     first_level = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
     department_code = fields.String(required=True)
     active = fields.Boolean(load_default=True)
@@ -106,7 +106,7 @@ class Category(Schema):
 class CategoryPatch(Schema):
     name = fields.String(validate=validate.Length(min=1, max=100))
     name_en = fields.String(validate=validate.Length(min=1, max=100))
-    group = fields.String(validate=validate.OneOf(["campaign", "field"]))
+    group = fields.String(validate=validate.OneOf(["campaign", "field", "city"]))
     first_level = fields.Integer(strict=True, validate=validate.Range(1, 5))
     department_code = fields.String()
     active = fields.Boolean()

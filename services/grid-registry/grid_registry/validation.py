@@ -78,7 +78,9 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import shapely
 
-from . import geo, levels
+from servicekit import geo
+
+from . import levels
 
 SNAP_DEGREES = 1e-9
 AREA_TOLERANCE_M2 = 1.0

@@ -18,7 +18,7 @@ import pytest
 import shapely
 from shapely.geometry import box, mapping
 
-from grid_registry import geo
+from servicekit import geo
 from grid_registry.levels import DISTRICT_CODE as D
 from grid_registry.locate import OUTSIDE, Locator
 

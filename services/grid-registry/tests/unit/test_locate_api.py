@@ -1,5 +1,5 @@
 """Locating points through the API (the Locator itself is tested in test_locate.py)."""
-from grid_registry.geo import wgs84_to_gcj02
+from servicekit.geo import wgs84_to_gcj02
 
 API = "/api/v1/registry"
 

@@ -18,7 +18,8 @@ import pytest
 import shapely
 from shapely.geometry import box, mapping, shape
 
-from grid_registry import geo, levels
+from grid_registry import levels
+from servicekit import geo
 from grid_registry.levels import DISTRICT_CODE as D
 from grid_registry.validation import containing_parent, same_area, validate_import
 

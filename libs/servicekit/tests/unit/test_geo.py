@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from grid_registry import geo
+from servicekit import geo
 
 JINCHENG = (112.85, 35.50)
 

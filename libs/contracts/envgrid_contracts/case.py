@@ -1,0 +1,28 @@
+"""Events of dispatch's cases that other services follow.
+
+Incidents answers the reporter from them; assessment counts them; rewards pays
+on a verified public report. Dispatch may add fields (consumers ignore fields
+they do not know); the ones here are the contract.
+"""
+from marshmallow import Schema, fields
+
+from servicekit.events import registry
+
+CASE_EVENTS = ("case.created", "case.assigned", "case.accepted", "case.escalated", "case.referred",
+               "case.handled", "case.verified", "case.reopened", "case.closed", "case.rejected",
+               "case.merged")
+
+
+class CaseEvent(Schema):
+    case_id = fields.String(required=True)
+    incident_ids = fields.List(fields.String(), required=True)
+    state = fields.String(required=True)
+    grid_code = fields.String(allow_none=True, required=True)
+    at = fields.AwareDateTime(required=True)
+    # What the reporter may read: the outcome, or why the report was not taken up.
+    public_note = fields.String(allow_none=True, load_default=None)
+    verified_true = fields.Boolean(allow_none=True, load_default=None)
+
+
+for _event_type in CASE_EVENTS:
+    registry.register(_event_type, 1)(CaseEvent)
