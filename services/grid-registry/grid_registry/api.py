@@ -70,10 +70,13 @@ def snapshot():
 
 
 # -- locating --------------------------------------------------------------
+_POINT = schemas.LocatePoint()  # schemas hold no request state: build once, not per lookup
+
+
 @bp.get("/locate")
 @require_roles(*ANYONE)
 def locate():
-    point = query_args(schemas.LocatePoint())
+    point = query_args(_POINT)
     return jsonify(locate_one(request_session(), point["lon"], point["lat"], point["datum"]))
 
 

@@ -369,12 +369,7 @@ def coverage_report(session: Session) -> list[dict]:
 
 def active_records(session: Session) -> list[dict]:
     """What the locator is built from: active grids only, so a retired grid never receives a report."""
-    rows = session.execute(select(grids.c.code, grids.c.level, grids.c.parent_code, grids.c.boundary)
+    rows = session.execute(select(grids.c.code, grids.c.name, grids.c.level, grids.c.parent_code, grids.c.boundary)
                            .where(grids.c.status == "active")).all()
-    return [{"code": r.code, "level": r.level, "parent_code": r.parent_code, "geometry": json.loads(r.boundary)}
-            for r in rows]
-
-
-def names(session: Session, codes: list[str]) -> dict[str, dict]:
-    rows = session.execute(select(grids.c.code, grids.c.name, grids.c.level).where(grids.c.code.in_(codes))).all()
-    return {r.code: {"code": r.code, "name": r.name, "level": r.level} for r in rows}
+    return [{"code": r.code, "name": r.name, "level": r.level, "parent_code": r.parent_code,
+             "geometry": json.loads(r.boundary)} for r in rows]
