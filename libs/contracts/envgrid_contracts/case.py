@@ -10,7 +10,8 @@ from servicekit.events import registry
 
 CASE_EVENTS = ("case.created", "case.assigned", "case.accepted", "case.escalated", "case.referred",
                "case.handled", "case.verified", "case.reopened", "case.closed", "case.rejected",
-               "case.merged")
+               "case.merged", "case.extended")
+SLA_EVENTS = ("case.sla_warning", "case.sla_breached")
 
 
 class CaseEvent(Schema):
@@ -22,7 +23,27 @@ class CaseEvent(Schema):
     # What the reporter may read: the outcome, or why the report was not taken up.
     public_note = fields.String(allow_none=True, load_default=None)
     verified_true = fields.Boolean(allow_none=True, load_default=None)
+    # What assessment and rewards count by.
+    level = fields.Integer(allow_none=True, load_default=None)
+    category = fields.String(allow_none=True, load_default=None)
+    channel = fields.String(allow_none=True, load_default=None)
+    first_incident = fields.String(allow_none=True, load_default=None)  # the first reporter's report
+    due_at = fields.AwareDateTime(allow_none=True, load_default=None)
+    on_time = fields.Boolean(allow_none=True, load_default=None)
+    escalations = fields.Integer(load_default=0)
+    rework_count = fields.Integer(load_default=0)
+    supervision = fields.String(load_default="general")
+    department_code = fields.String(allow_none=True, load_default=None)
+    actor = fields.String(allow_none=True, load_default=None)
+    action = fields.String(allow_none=True, load_default=None)
+
+
+class SlaEvent(CaseEvent):
+    timer = fields.String(required=True)  # warn_50, warn_75, breach
+    breach_action = fields.String(allow_none=True, load_default=None)  # escalate | flag
 
 
 for _event_type in CASE_EVENTS:
     registry.register(_event_type, 1)(CaseEvent)
+for _event_type in SLA_EVENTS:
+    registry.register(_event_type, 1)(SlaEvent)

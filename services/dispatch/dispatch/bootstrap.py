@@ -3,13 +3,20 @@ from pathlib import Path
 
 from servicekit.spec import ServiceSpec, Timer
 
-from . import grid_view, models
+from . import api, handlers, models, timers
 from .grid_sync import bootstrap_grid_view
 
 SPEC = ServiceSpec(
     name="dispatch",
     migrations=Path(__file__).parent / "migrations",
     metadata=models.metadata,
-    handlers=dict(grid_view.HANDLERS),
-    timers=(Timer("grid-view-bootstrap", 60.0, bootstrap_grid_view),),
+    blueprints=(api.bp,),
+    handlers=dict(handlers.HANDLERS),
+    timers=(
+        Timer("grid-view-bootstrap", 60.0, bootstrap_grid_view),
+        Timer("categories", 300.0, timers.refresh_categories),
+        Timer("sla", 5.0, timers.sweep_sla),
+        Timer("locate-waiting", 30.0, timers.retry_locating),
+        Timer("city-callbacks", 5.0, timers.deliver_callbacks),
+    ),
 )

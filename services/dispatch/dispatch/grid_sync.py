@@ -7,31 +7,18 @@ While the registry is unreachable the timer simply tries again later.
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
-import urllib.parse
-import urllib.request
 
-from servicekit import identity as ident
+from servicekit.internal import get_json, service_url
 
 from .grid_view import apply_grid, apply_member, is_empty
 
 log = logging.getLogger(__name__)
 
-SERVICE_IDENTITY = ident.Identity("service:dispatch", frozenset({"district_ops"}))
-
-
-def registry_url() -> str:
-    return os.environ.get("REGISTRY_URL", "http://127.0.0.1:8001").rstrip("/")
-
 
 def fetch_page(settings, after: str, limit: int = 500) -> dict:
-    query = urllib.parse.urlencode({"after": after, "limit": limit})
-    request = urllib.request.Request(f"{registry_url()}/api/v1/registry/snapshot?{query}",
-                                     headers=ident.sign(SERVICE_IDENTITY, settings.identity_secret))
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
+    return get_json(settings, service_url("grid-registry", 8001), "/api/v1/registry/snapshot",
+                    {"after": after, "limit": limit}, timeout=10)
 
 
 def bootstrap_grid_view(settings, db) -> None:

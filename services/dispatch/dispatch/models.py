@@ -1,5 +1,8 @@
 """SQLAlchemy tables owned by dispatch. The kit's own tables (outbox, inbox) are not here."""
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table
+from sqlalchemy import (JSON, Boolean, Column, Date, Float, ForeignKey, Index, Integer, MetaData, String, Table,
+                        Text, UniqueConstraint)
+
+from servicekit.tables import UtcDateTime
 
 metadata = MetaData()
 
@@ -29,4 +32,109 @@ grid_members = Table(
     # A removal may arrive before the assignment it ends (events are not ordered across
     # redeliveries); the row stays as a tombstone so the late assignment is ignored.
     Column("removed", Boolean, nullable=False),
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("case_id", String(24), primary_key=True),
+    Column("state", String(12), nullable=False),
+    Column("grid_code", String(19), nullable=True, index=True),  # where it sits now; null until located
+    Column("level", Integer, nullable=True),
+    Column("category", String(40), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("supervision", String(10), nullable=False),  # general | urgent | important (定期/迅速/全程督办)
+    Column("major", Boolean, nullable=False),
+    Column("emergency", Boolean, nullable=False),
+    Column("policy_version", Integer, nullable=False),  # the SLA policy it started with stays with it
+    Column("assigned_at", UtcDateTime, nullable=True),
+    Column("due_at", UtcDateTime, nullable=True),
+    Column("paused_at", UtcDateTime, nullable=True),  # an extension request is waiting
+    Column("rework_count", Integer, nullable=False),
+    Column("escalations", Integer, nullable=False),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("address", String(200), nullable=True),
+    Column("outside_district", Boolean, nullable=True),
+    Column("flagged", String(200), nullable=True),  # why the supervisor must look (a breach at the top, ...)
+    Column("city", JSON, nullable=True),
+    Column("department_code", String(40), nullable=True),
+    Column("referred_to", String(12), nullable=True),  # department | city
+    Column("verified_true", Boolean, nullable=True),
+    Column("handled_on_spot", Boolean, nullable=False),
+    Column("first_incident", String(24), nullable=False),
+    # Optimistic locking: every change bumps it, and an action names the version it saw.
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime, nullable=True),
+)
+Index("ix_cases_state_due", cases.c.state, cases.c.due_at)
+
+case_incidents = Table(
+    "case_incidents", metadata,
+    Column("incident_id", String(24), primary_key=True),
+    Column("case_id", String(24), ForeignKey("cases.case_id"), nullable=False, index=True),
+    Column("attached_at", UtcDateTime, nullable=False),
+)
+
+case_history = Table(
+    "case_history", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(24), ForeignKey("cases.case_id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("action", String(30), nullable=False),
+    Column("from_state", String(12), nullable=True),
+    Column("to_state", String(12), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("role", String(30), nullable=False),
+    Column("grid_code", String(19), nullable=True),
+    Column("at", String(40), nullable=False),  # ISO text exactly as hashed
+    Column("note", Text, nullable=True),
+    Column("evidence", JSON, nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("previous_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("case_id", "seq", name="uq_case_history_seq"),
+)
+
+case_timers = Table(
+    "case_timers", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(24), ForeignKey("cases.case_id"), nullable=False, index=True),
+    Column("kind", String(12), nullable=False),  # warn_50 | warn_75 | breach
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("fired_at", UtcDateTime, nullable=True),
+    Column("cancelled", Boolean, nullable=False),
+)
+Index("ix_case_timers_pending", case_timers.c.due_at, postgresql_where=case_timers.c.fired_at.is_(None),
+      sqlite_where=case_timers.c.fired_at.is_(None))
+
+# Closure reports owed to the city platform (回报销号), delivered until acknowledged.
+callbacks = Table(
+    "city_callbacks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(24), ForeignKey("cases.case_id"), nullable=False, unique=True),
+    Column("url", String(500), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Column("log", JSON, nullable=False),  # [{"at", "status", "error"}], every attempt
+)
+
+categories = Table(
+    "categories", metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("first_level", Integer, nullable=False),
+    Column("department_code", String(40), nullable=False),
+    Column("active", Boolean, nullable=False),
+)
+
+calendar_overrides = Table(
+    "calendar_overrides", metadata,
+    Column("day", Date, primary_key=True),
+    Column("workday", Boolean, nullable=False),
+    Column("note", String(100), nullable=False),
 )

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
-import urllib.request
 
 import shapely
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from servicekit import identity as ident
 from servicekit.geo import geometry_from_geojson
+from servicekit.internal import get_json, service_url
 from servicekit.tables import utcnow
 
 from .models import categories, district_outline
@@ -26,25 +24,17 @@ from .models import categories, district_outline
 log = logging.getLogger(__name__)
 
 DISTRICT_CODE = "140502"
-SERVICE_IDENTITY = ident.Identity("service:incidents", frozenset({"district_ops"}))
 
 
-def registry_url() -> str:
-    return os.environ.get("REGISTRY_URL", "http://127.0.0.1:8001").rstrip("/")
-
-
-def _get(settings, path: str):
-    request = urllib.request.Request(f"{registry_url()}/api/v1/registry{path}",
-                                     headers=ident.sign(SERVICE_IDENTITY, settings.identity_secret))
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
+def _get(settings, path: str, params: dict | None = None):
+    return get_json(settings, service_url("grid-registry", 8001), f"/api/v1/registry{path}", params, timeout=10)
 
 
 def refresh(settings, db) -> None:
     """The worker timer: copy the categories and the district outline from the registry."""
     try:
-        items = _get(settings, "/categories?all=1")["items"]
-        outline = _get(settings, f"/grids/{DISTRICT_CODE}?boundary=1")
+        items = _get(settings, "/categories", {"all": "1"})["items"]
+        outline = _get(settings, f"/grids/{DISTRICT_CODE}", {"boundary": "1"})
     except OSError as exc:
         log.warning("registry unreachable; reference data not refreshed", extra={"reason": str(exc)[:200]})
         return

@@ -1,0 +1,441 @@
+"""Use cases of dispatch: open a case for a report, assign it up the grid, act on it.
+
+Every change of a case: a version bump (optimistic locking), an entry in its
+hash-chained history, and an event through the outbox, in one transaction.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from servicekit.config import load_settings
+from servicekit.errors import ApiError
+from servicekit.identity import Identity
+from servicekit.internal import get_json, service_url
+from servicekit.tables import utcnow
+
+from . import chain, lifecycle, sla
+from .grid_view import chain as grid_chain
+from .grid_view import leaders
+from .models import calendar_overrides, callbacks, case_history, case_incidents, case_timers, cases, categories
+from .publishing import OUTBOX
+
+log = logging.getLogger(__name__)
+
+DISTRICT = "140502"
+POLICIES = {sla.DEFAULT_POLICY.version: sla.DEFAULT_POLICY}
+CURRENT_POLICY = sla.DEFAULT_POLICY.version
+SYSTEM = lifecycle.Actor("system", frozenset({"district_ops"}), ())
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+LEVEL_BY_CODE_LENGTH = {6: 1, 9: 2, 12: 3, 15: 4, 19: 5}
+
+# The level that first handles a report, by channel and category, when not the deepest
+# grid holding its position (public reports and patrol finds: level 4 or the level-5 point).
+FIRST_LEVEL = {("city_platform", "air_quality_exceedance"): 2, ("city_platform", "prominent_problem"): 2,
+               ("city_platform", "emergency_order"): 1, ("inspection", None): 3}
+
+
+# -- helpers ---------------------------------------------------------------------
+def _actor(who: Identity) -> lifecycle.Actor:
+    return lifecycle.Actor(who.subject, who.roles, who.grids)
+
+
+def _role(actor: lifecycle.Actor) -> str:
+    for role in ("district_ops", "admin", "grid_staff", "city_platform"):
+        if role in actor.roles:
+            return role
+    return "system"
+
+
+def _get(session: Session, case_id: str):
+    row = session.execute(select(cases).where(cases.c.case_id == case_id)).first()
+    if row is None:
+        raise ApiError(404, f"no case {case_id}")
+    return row
+
+
+def _incidents(session: Session, case_id: str) -> list[str]:
+    return session.execute(select(case_incidents.c.incident_id).where(case_incidents.c.case_id == case_id)
+                           .order_by(case_incidents.c.attached_at, case_incidents.c.incident_id)).scalars().all()
+
+
+def _workdays(session: Session):
+    overrides = dict(session.execute(select(calendar_overrides.c.day, calendar_overrides.c.workday)).all())
+    return sla.calendar(overrides)
+
+
+def _update(session: Session, row, **values):
+    """Change a case if nobody else did since `row` was read; else 409."""
+    result = session.execute(update(cases).where(cases.c.case_id == row.case_id, cases.c.version == row.version)
+                             .values(**values, version=row.version + 1, updated_at=utcnow()))
+    if result.rowcount != 1:
+        raise ApiError(409, "the case changed meanwhile; reload it and try again")
+    return _get(session, row.case_id)
+
+
+def _record(session: Session, case_id: str, action: str, from_state: str | None, to_state: str,
+            actor: lifecycle.Actor, grid_code: str | None, note: str | None = None,
+            evidence: list | None = None, details: dict | None = None) -> dict:
+    last = session.execute(select(case_history.c.seq, case_history.c.hash).where(case_history.c.case_id == case_id)
+                           .order_by(case_history.c.seq.desc()).limit(1)).first()
+    entry = {"case_id": case_id, "seq": (last.seq + 1) if last else 1, "action": action, "from_state": from_state,
+             "to_state": to_state, "actor": actor.subject, "role": _role(actor), "grid_code": grid_code,
+             "at": utcnow().isoformat(), "note": note, "evidence": list(evidence or []), "details": details or {}}
+    previous = last.hash if last else chain.GENESIS
+    entry["previous_hash"], entry["hash"] = previous, chain.entry_hash(entry, previous)
+    session.execute(insert(case_history).values(**entry))
+    return entry
+
+
+def _event(session: Session, row, event_type: str, actor: lifecycle.Actor, action: str, **extra) -> None:
+    data = {"case_id": row.case_id, "incident_ids": _incidents(session, row.case_id), "state": row.state,
+            "grid_code": row.grid_code, "at": utcnow().isoformat(), "level": row.level, "category": row.category,
+            "channel": row.channel, "first_incident": row.first_incident,
+            "due_at": row.due_at.isoformat() if row.due_at else None, "escalations": row.escalations,
+            "rework_count": row.rework_count, "supervision": row.supervision,
+            "department_code": row.department_code, "actor": actor.subject, "action": action,
+            "verified_true": row.verified_true} | extra
+    OUTBOX.add(session, event_type, data)
+
+
+# -- SLA timers --------------------------------------------------------------------
+def _cancel_timers(session: Session, case_id: str) -> None:
+    session.execute(update(case_timers).where(case_timers.c.case_id == case_id, case_timers.c.fired_at.is_(None),
+                                              case_timers.c.cancelled.is_(False)).values(cancelled=True))
+
+
+def _start_clock(session: Session, row, start: datetime):
+    """Cancel the running clock and start one for the case where it now sits."""
+    _cancel_timers(session, row.case_id)
+    rule = POLICIES[row.policy_version].rule_for(row.level, row.category, row.supervision, row.emergency)
+    due = sla.deadline(start, rule, _workdays(session))
+    for kind, when in sla.timers(start, due, rule):
+        session.execute(insert(case_timers).values(case_id=row.case_id, kind=kind, due_at=when, cancelled=False))
+    return due
+
+
+# -- opening and assigning ---------------------------------------------------------------
+def _new_case_id(now: datetime) -> str:
+    return f"C{now.astimezone(sla.SHANGHAI):%Y%m%d}{''.join(secrets.choice(_ALPHABET) for _ in range(6))}"
+
+
+def open_case(session: Session, envelope, data: dict) -> None:
+    """incident.reported → a new case (or, for a duplicate, one more report on the first one's case)."""
+    if session.execute(select(case_incidents.c.case_id).where(
+            case_incidents.c.incident_id == data["incident_id"])).first():
+        return  # already known (a report can arrive again after a replay)
+    now = utcnow()
+    if data["duplicate_of"]:
+        first = session.execute(select(case_incidents.c.case_id).where(
+            case_incidents.c.incident_id == data["duplicate_of"])).first()
+        if first is not None:
+            row = _get(session, first.case_id)
+            session.execute(insert(case_incidents).values(incident_id=data["incident_id"], case_id=row.case_id,
+                                                          attached_at=now))
+            _record(session, row.case_id, "attach_report", row.state, row.state, SYSTEM, row.grid_code,
+                    details={"incident_id": data["incident_id"], "duplicate_of": data["duplicate_of"]})
+            return
+    location = data["location"]
+    case_id = _new_case_id(now)
+    city = data.get("city")
+    session.execute(insert(cases).values(
+        case_id=case_id, state="new", grid_code=None, level=None, category=data["category"],
+        channel=data["channel"], severity=data["severity"],
+        supervision="urgent" if data["major"] else "general", major=data["major"],
+        emergency=bool(city and city["kind"] == "emergency_order"), policy_version=CURRENT_POLICY,
+        assigned_at=None, due_at=None, paused_at=None, rework_count=0, escalations=0, lon=location["lon"],
+        lat=location["lat"], address=location["address"], outside_district=location["outside_district"],
+        flagged=None, city=city, department_code=None, referred_to=None, verified_true=None,
+        handled_on_spot=data["handled_on_spot"], first_incident=data["incident_id"], version=1,
+        created_at=now, updated_at=now, closed_at=None))
+    session.execute(insert(case_incidents).values(incident_id=data["incident_id"], case_id=case_id, attached_at=now))
+    row = _get(session, case_id)
+    _record(session, case_id, "create", None, "new", SYSTEM, None,
+            details={"incident_id": data["incident_id"], "channel": data["channel"], "grid_hint": data["grid_hint"]})
+    _event(session, row, "case.created", SYSTEM, "create")
+    target = locate(session, row, data.get("grid_hint"))
+    if target is not None:
+        row = assign(session, row, *target)
+        if data["handled_on_spot"]:
+            _settle_on_spot(session, row, data.get("reported_by") or "grid_staff")
+
+
+def _settle_on_spot(session: Session, row, staff: str) -> None:
+    """Stopped on the spot by persuasion: recorded as handled and closed, no escalation (the plan's rule 1)."""
+    actor = lifecycle.Actor(staff, frozenset({"grid_staff"}), (row.grid_code,))
+    for action in ("accept", "handle"):
+        row = _transition(session, row, action, actor, note="现场劝导制止" if action == "handle" else None)
+    row = _update(session, row, verified_true=True)
+    for action in ("verify", "close"):
+        row = _transition(session, row, action, SYSTEM, note="现场处置完毕,自动核查销号")
+
+
+def target_level(channel: str, category: str, category_level: int | None, located_level: int) -> int:
+    """The level of the first responsible grid (never deeper than where the report was located).
+
+    By the rules of FIRST_LEVEL for the channel and category; else the category's own
+    first level when the district set it above level 4 (black-smoke vehicles: level 2);
+    else the deepest grid holding the position (level 4, or the level-5 point).
+    """
+    level = FIRST_LEVEL.get((channel, category)) or FIRST_LEVEL.get((channel, None))
+    if level is None:
+        level = category_level if category_level is not None and category_level < 4 else located_level
+    return min(level, located_level)
+
+
+@functools.lru_cache(maxsize=1)
+def _settings():
+    # Registry calls are signed with this service's identity secret.
+    return load_settings("dispatch")
+
+
+def locate(session: Session, row, grid_hint: str | None) -> tuple[str, str] | None:
+    """(grid code, why) of the first responsible grid, or None when that cannot be known now."""
+    if row.outside_district:
+        return DISTRICT, "outside the district: the district decides"
+    chain_codes = None
+    if row.lon is not None:
+        try:
+            result = get_json(_settings(), service_url("grid-registry", 8001), "/api/v1/registry/locate",
+                              {"lon": row.lon, "lat": row.lat}, timeout=3)
+        except OSError as exc:
+            log.warning("registry unavailable; the case waits to be located",
+                        extra={"case_id": row.case_id, "reason": str(exc)[:200]})
+            return None
+        if not result["inside"]:
+            return DISTRICT, "outside the district: the district decides"
+        chain_codes = [g["code"] for g in result["chain"]]
+    elif grid_hint:
+        chain_codes = [g["code"] for g in grid_chain(session, grid_hint)]
+        if not chain_codes:
+            return None  # the read model does not know the grid yet: try again later
+    if not chain_codes:
+        return DISTRICT, "no position: the district decides"
+    category_level = session.execute(select(categories.c.first_level).where(
+        categories.c.code == row.category)).scalar_one_or_none()
+    level = target_level(row.channel, row.category, category_level, len(chain_codes))
+    return chain_codes[level - 1], f"level {level} by channel and category"
+
+
+def assign(session: Session, row, grid_code: str, why: str, action: str = "assign",
+           actor: lifecycle.Actor = SYSTEM, note: str | None = None):
+    level = LEVEL_BY_CODE_LENGTH[len(grid_code)]
+    from_state, new_state = row.state, lifecycle.next_state(row.state, action)
+    now = utcnow()
+    row = _update(session, row, state=new_state, grid_code=grid_code, level=level, assigned_at=now,
+                  escalations=row.escalations + (action == "escalate"), paused_at=None,
+                  flagged=why if grid_code == DISTRICT and "district decides" in why else row.flagged)
+    due = _start_clock(session, row, now)
+    row = _update(session, row, due_at=due)
+    _record(session, row.case_id, action, from_state, new_state, actor, grid_code, note, details={"why": why, "due_at": due.isoformat(), "leaders": leaders(session, grid_code)})
+    _event(session, row, "case.escalated" if action == "escalate" else "case.assigned", actor, action)
+    return row
+
+
+# -- actions -------------------------------------------------------------------------
+def _transition(session: Session, row, action: str, actor: lifecycle.Actor, note: str | None = None,
+                evidence: list | None = None, public_note: str | None = None, **values):
+    from_state, new_state = row.state, lifecycle.next_state(row.state, action)
+    now = utcnow()
+    if action in ("handle",):
+        _cancel_timers(session, row.case_id)  # handled: the clock stops
+    if new_state in lifecycle.TERMINAL_STATES:
+        _cancel_timers(session, row.case_id)
+        values["closed_at"] = now
+    row = _update(session, row, state=new_state, **values)
+    _record(session, row.case_id, action, from_state, new_state, actor, row.grid_code, note,
+            evidence, details={k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in values.items()
+                               if k not in ("closed_at",)})
+    on_time = None
+    if action in ("handle", "close") and row.due_at is not None:
+        on_time = now <= row.due_at
+    event = {"accept": "case.accepted", "handle": "case.handled", "verify": "case.verified",
+             "reopen": "case.reopened", "close": "case.closed", "reject": "case.rejected",
+             "refer": "case.referred", "merge": "case.merged", "grant_extension": "case.extended"}.get(action)
+    if event:
+        _event(session, row, event, actor, action, on_time=on_time, public_note=public_note)
+    return row
+
+
+def act(session: Session, case_id: str, action: str, body: dict, who: Identity) -> dict:
+    """An authorised actor moves a case. Illegal moves are 409 with the allowed ones; nothing changes."""
+    row = _get(session, case_id)
+    actor = _actor(who)
+    if action not in lifecycle.ACTIONS or action == "assign":
+        raise ApiError(404, f"no action {action}")
+    if not lifecycle.may_act(actor, action, row.grid_code):
+        raise ApiError(403, f"you may not {action} a case at grid {row.grid_code}")
+    if body["version"] != row.version:
+        raise ApiError(409, f"the case is at version {row.version}, not {body['version']}; reload it",
+                       extra={"current_version": row.version})
+    try:
+        lifecycle.next_state(row.state, action)
+    except lifecycle.IllegalTransition as exc:
+        raise ApiError(409, str(exc), code="illegal_transition", extra={"allowed": exc.allowed}) from None
+    note, evidence = body.get("note"), body.get("evidence") or []
+    if action == "escalate":
+        parent = _parent(session, row.grid_code)
+        if parent is None:
+            raise ApiError(409, "the district has no grid above it: refer the case to the city instead",
+                           code="illegal_transition", extra={"allowed": lifecycle.allowed_actions(row.state)})
+        row = assign(session, row, parent, body.get("note") or "escalated", action="escalate", actor=actor,
+                     note=note)
+    elif action == "handle":
+        if not evidence and row.channel != "city_platform":
+            raise ApiError(422, "handling needs evidence of what was done", fields={"evidence": ["required"]})
+        row = _transition(session, row, action, actor, note, evidence)
+    elif action == "verify":
+        if body.get("verified_true") is None:
+            raise ApiError(422, "say whether the report was found true (查证属实)", fields={"verified_true": ["required"]})
+        row = _transition(session, row, action, actor, note, evidence, verified_true=body["verified_true"])
+    elif action == "reopen":
+        row = _transition(session, row, action, actor, note, evidence, rework_count=row.rework_count + 1)
+        _start_clock(session, row, utcnow())
+    elif action in ("close", "reject"):
+        public = body.get("public_note")
+        if action == "reject" and not public:
+            raise ApiError(422, "a rejection explains itself to the reporter", fields={"public_note": ["required"]})
+        row = _transition(session, row, action, actor, note, evidence, public_note=public or "已办结")
+        _owe_callback(session, row, public or "已办结", note)
+    elif action == "refer":
+        target = body.get("referred_to")
+        department = body.get("department_code")
+        if target == "department":
+            known = set(session.execute(select(categories.c.department_code)).scalars())
+            if not department or (known and department not in known):
+                raise ApiError(422, f"unknown department {department}", fields={"department_code": ["unknown"]})
+        row = _transition(session, row, action, actor, note, evidence, referred_to=target,
+                          department_code=department if target == "department" else None)
+        _start_clock(session, row, utcnow())
+    elif action == "request_extension":
+        if row.paused_at is not None:
+            raise ApiError(409, "an extension request is already waiting")
+        row = _update(session, row, paused_at=utcnow())
+        _record(session, row.case_id, action, row.state, row.state, actor, row.grid_code, note,
+                details={"days": body.get("days")})
+    elif action in ("grant_extension", "deny_extension"):
+        if row.paused_at is None:
+            raise ApiError(409, "no extension request is waiting")
+        extra = timedelta(days=body.get("days") or 0) if action == "grant_extension" else timedelta()
+        paused = utcnow() - row.paused_at + extra
+        _shift_timers(session, row.case_id, paused)
+        row = _update(session, row, paused_at=None, due_at=row.due_at + paused if row.due_at else None)
+        _record(session, row.case_id, action, row.state, row.state, actor, row.grid_code, note,
+                details={"days": body.get("days"), "moved_by_s": paused.total_seconds()})
+        if action == "grant_extension":
+            _event(session, row, "case.extended", actor, action)
+    elif action == "merge":
+        into = _get(session, body.get("into") or "")
+        if into.case_id == row.case_id or into.state in lifecycle.TERMINAL_STATES:
+            raise ApiError(422, "merge into another open case", fields={"into": ["not an open case"]})
+        moved = _incidents(session, row.case_id)
+        session.execute(update(case_incidents).where(case_incidents.c.case_id == row.case_id)
+                        .values(case_id=into.case_id))
+        row = _transition(session, row, action, actor, note, evidence)
+        _record(session, into.case_id, "absorb", into.state, into.state, actor, into.grid_code, note,
+                details={"from_case": row.case_id, "incident_ids": moved})
+    else:
+        row = _transition(session, row, action, actor, note, evidence)
+    return detail(session, row.case_id)
+
+
+def _shift_timers(session: Session, case_id: str, by: timedelta) -> None:
+    pending = session.execute(select(case_timers.c.id, case_timers.c.due_at).where(
+        case_timers.c.case_id == case_id, case_timers.c.fired_at.is_(None),
+        case_timers.c.cancelled.is_(False))).all()
+    for timer_id, due in pending:
+        session.execute(update(case_timers).where(case_timers.c.id == timer_id).values(due_at=due + by))
+
+
+def _parent(session: Session, code: str) -> str | None:
+    codes = grid_chain(session, code)
+    if len(codes) >= 2:
+        return codes[-2]["code"]
+    cut = {19: 15, 15: 12, 12: 9, 9: 6}.get(len(code))
+    return code[:cut] if cut else None
+
+
+def _owe_callback(session: Session, row, public_note: str, note: str | None) -> None:
+    city = row.city or {}
+    if not city.get("callback_url"):
+        return
+    payload = {"reference": city["reference"], "case_id": row.case_id, "status": row.state,
+               "closed_at": row.closed_at.isoformat() if row.closed_at else utcnow().isoformat(),
+               "result": public_note, "measures": note}
+    session.execute(insert(callbacks).values(case_id=row.case_id, url=city["callback_url"],
+                                             payload=json.dumps(payload, ensure_ascii=False), attempts=0,
+                                             next_attempt_at=utcnow(), delivered_at=None, log=[]))
+
+
+# -- reading ------------------------------------------------------------------------------
+def history(session: Session, case_id: str) -> list[dict]:
+    rows = session.execute(select(case_history).where(case_history.c.case_id == case_id)
+                           .order_by(case_history.c.seq)).all()
+    return [{k: r._mapping[k] for k in chain.FIELDS + ("previous_hash", "hash")} for r in rows]
+
+
+def detail(session: Session, case_id: str) -> dict:
+    row = _get(session, case_id)
+    return {"case_id": row.case_id, "state": row.state, "version": row.version, "grid_code": row.grid_code,
+            "level": row.level, "grid_chain": grid_chain(session, row.grid_code) if row.grid_code else [],
+            "category": row.category, "channel": row.channel, "severity": row.severity,
+            "supervision": row.supervision, "major": row.major, "emergency": row.emergency,
+            "incident_ids": _incidents(session, case_id), "first_incident": row.first_incident,
+            "due_at": row.due_at.isoformat() if row.due_at else None,
+            "extension_waiting": row.paused_at is not None, "rework_count": row.rework_count,
+            "escalations": row.escalations, "flagged": row.flagged, "referred_to": row.referred_to,
+            "department_code": row.department_code, "verified_true": row.verified_true,
+            "location": {"lon": row.lon, "lat": row.lat, "address": row.address},
+            "city": row.city, "policy_version": row.policy_version,
+            "allowed_actions": [a for a in lifecycle.allowed_actions(row.state) if a != "assign"],
+            "history": history(session, case_id)}
+
+
+def verify_chain(session: Session, case_id: str) -> dict:
+    _get(session, case_id)
+    intact, broken_at = chain.verify(history(session, case_id))
+    return {"case_id": case_id, "intact": intact, "broken_at_seq": broken_at}
+
+
+def queue(session: Session, params: dict, who: Identity) -> dict:
+    now = utcnow()
+    query = select(cases).where(cases.c.state.in_(lifecycle.OPEN_STATES))
+    if params.get("grid"):
+        query = query.where(cases.c.grid_code.startswith(params["grid"], autoescape=True))
+    if params.get("state"):
+        query = query.where(cases.c.state == params["state"])
+    if params.get("overdue"):
+        query = query.where(cases.c.due_at < now)
+    rows = [r for r in session.execute(query.order_by(cases.c.due_at.is_(None), cases.c.due_at)).all()
+            if r.grid_code and who.covers(r.grid_code) or who.district_wide]
+    rows = rows[: params["limit"]]
+    return {"items": [{"case_id": r.case_id, "state": r.state, "grid_code": r.grid_code, "level": r.level,
+                       "category": r.category, "due_at": r.due_at.isoformat() if r.due_at else None,
+                       "overdue": bool(r.due_at and r.due_at < now), "flagged": r.flagged,
+                       "supervision": r.supervision, "version": r.version} for r in rows]}
+
+
+def counts(session: Session) -> dict:
+    by_state = dict(session.execute(select(cases.c.state, func.count()).group_by(cases.c.state)).all())
+    by_level = dict(session.execute(select(cases.c.level, func.count()).where(
+        cases.c.state.in_(lifecycle.OPEN_STATES)).group_by(cases.c.level)).all())
+    return {"by_state": by_state, "open_by_level": {str(k): v for k, v in by_level.items()}}
+
+
+def set_supervision(session: Session, case_id: str, level: str, who: Identity) -> dict:
+    row = _get(session, case_id)
+    if row.state in lifecycle.TERMINAL_STATES:
+        raise ApiError(409, f"the case is {row.state}")
+    row = _update(session, row, supervision=level)
+    actor = _actor(who)
+    _record(session, case_id, "supervise", row.state, row.state, actor, row.grid_code, details={"level": level})
+    if row.grid_code and row.state in ("assigned", "accepted", "referred"):
+        due = _start_clock(session, row, row.assigned_at or utcnow())  # tighter (or looser) rule from now on
+        row = _update(session, row, due_at=due)
+    return detail(session, case_id)
