@@ -1,4 +1,5 @@
 """The composition root of dispatch: what the kit needs to run it."""
+import os
 from pathlib import Path
 
 from servicekit.spec import ServiceSpec, Timer
@@ -15,7 +16,7 @@ SPEC = ServiceSpec(
     timers=(
         Timer("grid-view-bootstrap", 60.0, bootstrap_grid_view),
         Timer("categories", 300.0, timers.refresh_categories),
-        Timer("sla", 5.0, timers.sweep_sla),
+        Timer("sla", float(os.environ.get("SLA_SWEEP_S", "5")), timers.sweep_sla),
         Timer("locate-waiting", 30.0, timers.retry_locating),
         Timer("city-callbacks", 5.0, timers.deliver_callbacks),
     ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import secrets
 from datetime import datetime, timedelta
 
@@ -29,8 +30,9 @@ from .publishing import OUTBOX
 log = logging.getLogger(__name__)
 
 DISTRICT = "140502"
-POLICIES = {sla.DEFAULT_POLICY.version: sla.DEFAULT_POLICY}
-CURRENT_POLICY = sla.DEFAULT_POLICY.version
+# SLA_POLICY_FILE: further policy versions as JSON; new cases start on the highest version.
+POLICIES = sla.load_policies(os.environ.get("SLA_POLICY_FILE"))
+CURRENT_POLICY = max(POLICIES)
 SYSTEM = lifecycle.Actor("system", frozenset({"district_ops"}), ())
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LEVEL_BY_CODE_LENGTH = {6: 1, 9: 2, 12: 3, 15: 4, 19: 5}

@@ -70,6 +70,37 @@ DEFAULT_POLICY = Policy(version=1, rules=(
 ))
 
 
+def policy_from_dict(data: dict) -> Policy:
+    """A policy from its JSON form: {"version": 2, "rules": [{"level": 4, "working_days": 1, ...}]}."""
+    rules = []
+    for item in data["rules"]:
+        rule = Rule(**{**item, "warn_at": tuple(item.get("warn_at", (0.5, 0.75)))})
+        if (rule.working_days is None) == (rule.hours is None):
+            raise ValueError(f"policy v{data['version']}: a rule needs working_days or hours, not both: {item}")
+        if rule.breach not in ("escalate", "flag"):
+            raise ValueError(f"policy v{data['version']}: breach must be escalate or flag: {item}")
+        rules.append(rule)
+    return Policy(version=int(data["version"]), rules=tuple(rules))
+
+
+def load_policies(path: str | None) -> dict[int, Policy]:
+    """Every policy version: the built-in v1 plus those of the JSON file at `path` (a list of policies).
+
+    Versions are only ever added: a case keeps the version it started with, so an
+    old version must stay loadable as long as cases may refer to it.
+    """
+    policies = {DEFAULT_POLICY.version: DEFAULT_POLICY}
+    if path:
+        import json
+        from pathlib import Path
+        for item in json.loads(Path(path).read_text(encoding="utf-8")):
+            policy = policy_from_dict(item)
+            if policy.version in policies:
+                raise ValueError(f"SLA policy version {policy.version} is defined twice")
+            policies[policy.version] = policy
+    return policies
+
+
 def statutory_workday(day: date) -> bool:
     """China's working days, with holidays and make-up working days (chinese_calendar);
     beyond the years it knows, Monday to Friday."""

@@ -62,3 +62,20 @@ def test_a_policy_without_a_matching_rule_says_so():
     import pytest
     with pytest.raises(LookupError):
         Policy(version=9, rules=(Rule(level=4, hours=1),)).rule_for(3, "x", "general", False)
+
+
+def test_policies_load_from_json_and_refuse_ambiguous_rules(tmp_path):
+    import json
+    import pytest
+    from dispatch.sla import load_policies
+    path = tmp_path / "sla.json"
+    path.write_text(json.dumps([{"version": 2, "rules": [{"level": 4, "hours": 2, "warn_at": [0.5]},
+                                                          {"hours": 8, "breach": "flag"}]}]))
+    policies = load_policies(str(path))
+    assert sorted(policies) == [1, 2] and policies[2].rule_for(4, "x", "general", False).hours == 2
+    path.write_text(json.dumps([{"version": 3, "rules": [{"level": 4, "hours": 2, "working_days": 1}]}]))
+    with pytest.raises(ValueError, match="not both"):
+        load_policies(str(path))
+    path.write_text(json.dumps([{"version": 1, "rules": [{"hours": 1}]}]))
+    with pytest.raises(ValueError, match="twice"):
+        load_policies(str(path))
