@@ -5,7 +5,9 @@ from flask import Blueprint, jsonify
 
 from servicekit.web import current_identity, json_body, query_args, request_session, require_roles, write
 
-from . import cases, schemas
+from servicekit.exports import table_response
+
+from . import cases, ledgers, orders, schemas
 
 bp = Blueprint("dispatch", __name__, url_prefix="/api/v1/dispatch")
 
@@ -57,3 +59,44 @@ def grid_queue():
 @require_roles(*OFFICE)
 def case_counts():
     return jsonify(cases.counts(request_session()))
+
+
+@bp.get("/orders/<order_id>")
+@require_roles(*ACTORS, "city_platform")
+def order_progress(order_id):
+    return jsonify(orders.progress(request_session(), order_id))
+
+
+@bp.post("/orders/<order_id>/tasks/<grid_code>/acknowledge")
+@require_roles(*ACTORS)
+def acknowledge_order(order_id, grid_code):
+    body = json_body(schemas.Acknowledgement())
+    return write(orders.acknowledge, order_id, grid_code, current_identity(), body["measures"], body["evidence"])
+
+
+@bp.post("/rectifications/<int:rectification_id>/follow-ups")
+@require_roles(*ACTORS)
+def follow_up(rectification_id):
+    return write(ledgers.follow_up, rectification_id, json_body(schemas.FollowUp()), current_identity(), status=201)
+
+
+@bp.get("/rectifications")
+@require_roles(*ACTORS)
+def rectification_ledger():
+    params = query_args(schemas.LedgerQuery())
+    rows = ledgers.rectification_rows(request_session(), params, current_identity())
+    if params["format"] == "json":
+        return jsonify(items=[ledgers.view(r) for r in rows])
+    return table_response(params["format"], "整改台账", ledgers.RECTIFICATION_HEADERS,
+                          ledgers.rectification_table(rows), title="整改台账")
+
+
+@bp.get("/transfers")
+@require_roles(*ACTORS)
+def transfer_records():
+    params = query_args(schemas.LedgerQuery())
+    rows = list(ledgers.transfer_table(request_session(), params, current_identity()))
+    if params["format"] == "json":
+        return jsonify(items=[dict(zip(ledgers.TRANSFER_HEADERS, [str(v) if v is not None else None for v in r]))
+                              for r in rows])
+    return table_response(params["format"], "移送记录", ledgers.TRANSFER_HEADERS, rows, title="移送记录")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from servicekit.spec import ServiceSpec, Timer
 
-from . import api, handlers, models, timers
+from . import api, handlers, models, notify, timers
 from .grid_sync import bootstrap_grid_view
 
 SPEC = ServiceSpec(
@@ -19,5 +19,6 @@ SPEC = ServiceSpec(
         Timer("sla", float(os.environ.get("SLA_SWEEP_S", "5")), timers.sweep_sla),
         Timer("locate-waiting", 30.0, timers.retry_locating),
         Timer("city-callbacks", 5.0, timers.deliver_callbacks),
+        Timer("notifications", 2.0, notify.deliver),
     ),
 )

@@ -21,7 +21,7 @@ from servicekit.identity import Identity
 from servicekit.internal import get_json, service_url
 from servicekit.tables import utcnow
 
-from . import chain, lifecycle, sla
+from . import chain, ledgers, lifecycle, notify, orders, sla
 from .grid_view import chain as grid_chain
 from .grid_view import leaders
 from .models import calendar_overrides, callbacks, case_history, case_incidents, case_timers, cases, categories
@@ -104,6 +104,10 @@ def _event(session: Session, row, event_type: str, actor: lifecycle.Actor, actio
             "department_code": row.department_code, "actor": actor.subject, "action": action,
             "verified_true": row.verified_true} | extra
     OUTBOX.add(session, event_type, data)
+    if row.supervision == "important":
+        # 全程督办: the supervision office hears of every step.
+        notify.queue(session, "supervision_office", f"【全程督办】{row.case_id} {action} → {row.state}",
+                     case_id=row.case_id)
 
 
 # -- SLA timers --------------------------------------------------------------------
@@ -146,11 +150,12 @@ def open_case(session: Session, envelope, data: dict) -> None:
     location = data["location"]
     case_id = _new_case_id(now)
     city = data.get("city")
+    is_order = bool(city and city["kind"] == "emergency_order")
     session.execute(insert(cases).values(
         case_id=case_id, state="new", grid_code=None, level=None, category=data["category"],
         channel=data["channel"], severity=data["severity"],
         supervision="urgent" if data["major"] else "general", major=data["major"],
-        emergency=bool(city and city["kind"] == "emergency_order"), policy_version=CURRENT_POLICY,
+        emergency=is_order or orders.emergency_active(session, now), policy_version=CURRENT_POLICY,
         assigned_at=None, due_at=None, paused_at=None, rework_count=0, escalations=0, lon=location["lon"],
         lat=location["lat"], address=location["address"], outside_district=location["outside_district"],
         flagged=None, city=city, department_code=None, referred_to=None, verified_true=None,
@@ -161,6 +166,11 @@ def open_case(session: Session, envelope, data: dict) -> None:
     _record(session, case_id, "create", None, "new", SYSTEM, None,
             details={"incident_id": data["incident_id"], "channel": data["channel"], "grid_hint": data["grid_hint"]})
     _event(session, row, "case.created", SYSTEM, "create")
+    if is_order:
+        orders.issue(session, data["incident_id"], city)
+    if data["major"]:
+        # A major sudden event goes to the district at once, besides the normal chain (the plan's rule 5).
+        notify.queue(session, "district", f"【重大突发环境事件】{case_id}:{data['description'][:80]}", case_id=case_id)
     target = locate(session, row, data.get("grid_hint"))
     if target is not None:
         row = assign(session, row, *target)
@@ -237,6 +247,9 @@ def assign(session: Session, row, grid_code: str, why: str, action: str = "assig
     row = _update(session, row, due_at=due)
     _record(session, row.case_id, action, from_state, new_state, actor, grid_code, note, details={"why": why, "due_at": due.isoformat(), "leaders": leaders(session, grid_code)})
     _event(session, row, "case.escalated" if action == "escalate" else "case.assigned", actor, action)
+    local_due = due.astimezone(sla.SHANGHAI).strftime("%m月%d日%H:%M")
+    notify.queue(session, "grid_leaders", f"【{'上报' if action == 'escalate' else '新案件'}】{row.case_id} "
+                 f"{row.category}:请于{local_due}前处置。", grid_code=grid_code, case_id=row.case_id)
     return row
 
 
@@ -292,6 +305,8 @@ def act(session: Session, case_id: str, action: str, body: dict, who: Identity) 
         if not evidence and row.channel != "city_platform":
             raise ApiError(422, "handling needs evidence of what was done", fields={"evidence": ["required"]})
         row = _transition(session, row, action, actor, note, evidence)
+        if body.get("rectification"):
+            ledgers.order(session, row, body["rectification"], actor.subject, evidence)
     elif action == "verify":
         if body.get("verified_true") is None:
             raise ApiError(422, "say whether the report was found true (查证属实)", fields={"verified_true": ["required"]})
@@ -437,6 +452,9 @@ def set_supervision(session: Session, case_id: str, level: str, who: Identity) -
     row = _update(session, row, supervision=level)
     actor = _actor(who)
     _record(session, case_id, "supervise", row.state, row.state, actor, row.grid_code, details={"level": level})
+    if level == "urgent" and row.grid_code:
+        notify.queue(session, "grid_leaders", f"【迅速督办】{case_id}:请立即处置并反馈。", grid_code=row.grid_code,
+                     case_id=case_id)
     if row.grid_code and row.state in ("assigned", "accepted", "referred"):
         due = _start_clock(session, row, row.assigned_at or utcnow())  # tighter (or looser) rule from now on
         row = _update(session, row, due_at=due)

@@ -138,3 +138,63 @@ calendar_overrides = Table(
     Column("workday", Boolean, nullable=False),
     Column("note", String(100), nullable=False),
 )
+
+orders = Table(
+    "orders", metadata,
+    Column("order_id", String(24), primary_key=True),
+    Column("incident_id", String(24), nullable=False, unique=True),
+    Column("city_reference", String(100), nullable=True),
+    Column("order_kind", String(30), nullable=False),
+    Column("alert_level", String(10), nullable=False),
+    Column("window_start", UtcDateTime, nullable=False),
+    Column("window_end", UtcDateTime, nullable=False),
+    Column("measures", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+order_tasks = Table(
+    "order_tasks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(24), ForeignKey("orders.order_id"), nullable=False, index=True),
+    Column("grid_code", String(19), nullable=False),
+    Column("acknowledged_at", UtcDateTime, nullable=True),
+    Column("acknowledged_by", String(100), nullable=True),
+    Column("measures_reported_at", UtcDateTime, nullable=True),
+    Column("measures", Text, nullable=True),
+    Column("evidence", JSON, nullable=False),
+    UniqueConstraint("order_id", "grid_code", name="uq_order_task_grid"),
+)
+
+# Messages to the people of a grid, delivered by a worker timer through an adapter
+# (a webhook, or a WeChat Work group robot), retried, every attempt logged. A case
+# action never waits for a notification.
+notifications = Table(
+    "notifications", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(24), nullable=True, index=True),
+    Column("grid_code", String(19), nullable=True),
+    Column("audience", String(30), nullable=False),  # grid_leaders | supervision_office | district
+    Column("text", Text, nullable=False),
+    Column("mobiles", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Column("log", JSON, nullable=False),
+)
+
+# 整改台账: what a handled case ordered to be put right, by whom, by when, and the follow-ups.
+rectifications = Table(
+    "rectifications", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(24), ForeignKey("cases.case_id"), nullable=False, index=True),
+    Column("grid_code", String(19), nullable=False, index=True),
+    Column("what", Text, nullable=False),
+    Column("responsible", String(100), nullable=False),
+    Column("deadline", Date, nullable=False),
+    Column("ordered_at", UtcDateTime, nullable=False),
+    Column("ordered_by", String(100), nullable=False),
+    Column("follow_ups", JSON, nullable=False),  # [{"at", "by", "result", "evidence"}]
+    Column("result", String(20), nullable=False),  # ordered | done | failed
+    Column("evidence", JSON, nullable=False),
+)

@@ -4,6 +4,12 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 _SHA256 = validate.Regexp(r"^[0-9a-f]{64}$", error="not an evidence id (SHA-256 hex)")
 
 
+class Rectification(Schema):
+    what = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    responsible = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    deadline = fields.Date(required=True)
+
+
 class Action(Schema):
     version = fields.Integer(required=True, strict=True)  # the version the actor saw (optimistic locking)
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
@@ -14,6 +20,7 @@ class Action(Schema):
     department_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
     days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 30))
     into = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=24))
+    rectification = fields.Nested(Rectification, load_default=None, allow_none=True)
 
     @validates_schema
     def _refer(self, data, **_):
@@ -30,3 +37,21 @@ class QueueQuery(Schema):
     state = fields.String(load_default=None)
     overdue = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+
+
+class FollowUp(Schema):
+    result = fields.String(required=True, validate=validate.OneOf(["pending", "done", "failed"]))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    evidence = fields.List(fields.String(validate=_SHA256), load_default=list, validate=validate.Length(max=20))
+
+
+class LedgerQuery(Schema):
+    grid = fields.String(load_default=None, validate=validate.Regexp(r"^140502\d*$"))
+    since = fields.AwareDateTime(load_default=None)
+    until = fields.AwareDateTime(load_default=None)
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
+
+
+class Acknowledgement(Schema):
+    measures = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=2000))
+    evidence = fields.List(fields.String(validate=_SHA256), load_default=list, validate=validate.Length(max=20))
