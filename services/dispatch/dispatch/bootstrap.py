@@ -4,7 +4,7 @@ from pathlib import Path
 
 from servicekit.spec import ServiceSpec, Timer
 
-from . import api, handlers, models, notify, timers
+from . import api, cases, handlers, models, notify, timers
 from .grid_sync import bootstrap_grid_view
 
 SPEC = ServiceSpec(
@@ -20,5 +20,6 @@ SPEC = ServiceSpec(
         Timer("locate-waiting", 30.0, timers.retry_locating),
         Timer("city-callbacks", 5.0, timers.deliver_callbacks),
         Timer("notifications", 2.0, notify.deliver),
+        Timer("supervision-digest", 600.0, cases.supervision_digest),
     ),
 )

@@ -24,7 +24,8 @@ from servicekit.tables import utcnow
 from . import chain, ledgers, lifecycle, notify, orders, sla
 from .grid_view import chain as grid_chain
 from .grid_view import leaders
-from .models import calendar_overrides, callbacks, case_history, case_incidents, case_timers, cases, categories
+from .models import (calendar_overrides, callbacks, case_history, case_incidents, case_timers, cases, categories,
+                     digests)
 from .publishing import OUTBOX
 
 log = logging.getLogger(__name__)
@@ -429,6 +430,8 @@ def queue(session: Session, params: dict, who: Identity) -> dict:
         query = query.where(cases.c.state == params["state"])
     if params.get("overdue"):
         query = query.where(cases.c.due_at < now)
+    if params.get("due_within_hours"):
+        query = query.where(cases.c.due_at >= now, cases.c.due_at < now + timedelta(hours=params["due_within_hours"]))
     rows = [r for r in session.execute(query.order_by(cases.c.due_at.is_(None), cases.c.due_at)).all()
             if r.grid_code and who.covers(r.grid_code) or who.district_wide]
     rows = rows[: params["limit"]]
@@ -442,20 +445,28 @@ def counts(session: Session) -> dict:
     by_state = dict(session.execute(select(cases.c.state, func.count()).group_by(cases.c.state)).all())
     by_level = dict(session.execute(select(cases.c.level, func.count()).where(
         cases.c.state.in_(lifecycle.OPEN_STATES)).group_by(cases.c.level)).all())
-    return {"by_state": by_state, "open_by_level": {str(k): v for k, v in by_level.items()}}
+    by_category = dict(session.execute(select(cases.c.category, func.count()).where(
+        cases.c.state.in_(lifecycle.OPEN_STATES)).group_by(cases.c.category)).all())
+    overdue = session.execute(select(func.count()).select_from(cases).where(
+        cases.c.state.in_(lifecycle.OPEN_STATES), cases.c.due_at < utcnow())).scalar_one()
+    return {"by_state": by_state, "open_by_level": {str(k): v for k, v in by_level.items()},
+            "open_by_category": by_category, "overdue": overdue}
 
 
-def set_supervision(session: Session, case_id: str, level: str, who: Identity) -> dict:
-    row = _get(session, case_id)
-    if row.state in lifecycle.TERMINAL_STATES:
-        raise ApiError(409, f"the case is {row.state}")
-    row = _update(session, row, supervision=level)
-    actor = _actor(who)
-    _record(session, case_id, "supervise", row.state, row.state, actor, row.grid_code, details={"level": level})
-    if level == "urgent" and row.grid_code:
-        notify.queue(session, "grid_leaders", f"【迅速督办】{case_id}:请立即处置并反馈。", grid_code=row.grid_code,
-                     case_id=case_id)
-    if row.grid_code and row.state in ("assigned", "accepted", "referred"):
-        due = _start_clock(session, row, row.assigned_at or utcnow())  # tighter (or looser) rule from now on
-        row = _update(session, row, due_at=due)
-    return detail(session, case_id)
+def supervision_digest(settings, db) -> None:
+    """定期督办: once a day (Asia/Shanghai), the supervision office gets the open general cases per grid.
+
+    The day's row in `digests` (its primary key) makes the digest go once, however
+    many worker replicas run the timer or restart.
+    """
+    today = utcnow().astimezone(sla.SHANGHAI).date()
+    with db.transaction() as session:
+        if session.execute(select(digests.c.day).where(digests.c.day == today)).first() is not None:
+            return
+        rows = session.execute(select(cases.c.grid_code, func.count()).where(
+            cases.c.state.in_(lifecycle.OPEN_STATES), cases.c.supervision == "general",
+            cases.c.grid_code.is_not(None)).group_by(cases.c.grid_code).order_by(cases.c.grid_code)).all()
+        session.execute(insert(digests).values(day=today, sent_at=utcnow(), grids=len(rows)))
+        if rows:
+            lines = [f"{code}: {n} 件" for code, n in rows]
+            notify.queue(session, "supervision_office", f"【定期督办】{today.isoformat()} 在办案件\n" + "\n".join(lines[:200]))

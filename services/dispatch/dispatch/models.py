@@ -198,3 +198,11 @@ rectifications = Table(
     Column("result", String(20), nullable=False),  # ordered | done | failed
     Column("evidence", JSON, nullable=False),
 )
+
+# One row a day: the daily supervision digest was sent (定期督办).
+digests = Table(
+    "digests", metadata,
+    Column("day", Date, primary_key=True),
+    Column("sent_at", UtcDateTime, nullable=False),
+    Column("grids", Integer, nullable=False),
+)

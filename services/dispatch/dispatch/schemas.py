@@ -36,6 +36,7 @@ class QueueQuery(Schema):
     grid = fields.String(load_default=None, validate=validate.Regexp(r"^140502\d*$"))
     state = fields.String(load_default=None)
     overdue = fields.Boolean(load_default=False)
+    due_within_hours = fields.Integer(load_default=None, validate=validate.Range(1, 24 * 30))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
 
 

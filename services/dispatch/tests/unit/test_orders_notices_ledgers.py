@@ -127,3 +127,27 @@ def test_rectifications_are_followed_up_and_exported_with_transfers(db, report, 
     assert sheet["A1"].value == "案件编号" and sheet["C2"].value == "安装油烟净化器并保持正常运行"
     transfers = client.get(f"{API}/transfers?format=csv", headers=ops).get_data().decode("utf-8-sig").splitlines()
     assert transfers[0].startswith("案件编号,问题类别") and "urban_management" in transfers[1]
+
+
+def test_the_daily_supervision_digest_goes_once_a_day(db, report, registry_locate, dispatch_settings):
+    from dispatch.cases import supervision_digest
+    from dispatch.models import notifications
+    report()
+    report(location={"lon": 112.86, "lat": 35.46, "datum_received": "wgs84", "address": None,
+                     "outside_district": False})
+    supervision_digest(dispatch_settings, db)
+    supervision_digest(dispatch_settings, db)
+    with db.transaction() as session:
+        digests = session.execute(select(notifications.c.text).where(
+            notifications.c.audience == "supervision_office")).scalars().all()
+    assert len(digests) == 1 and "140502001001001: 2 件" in digests[0]
+
+
+def test_counts_and_due_soon_lists_for_the_district(db, report, registry_locate, client, as_role):
+    report()
+    ops = as_role("district_ops")
+    counts = client.get(f"{API}/counts", headers=ops).get_json()
+    assert counts["by_state"] == {"assigned": 1} and counts["open_by_category"] == {"catering_fumes": 1}
+    soon = client.get(f"{API}/queue?due_within_hours=720", headers=ops).get_json()["items"]
+    assert len(soon) == 1 and soon[0]["overdue"] is False
+    assert client.get(f"{API}/queue?overdue=true", headers=ops).get_json()["items"] == []
