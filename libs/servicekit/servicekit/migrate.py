@@ -1,10 +1,11 @@
 """Alembic, the same way for every service.
 
-Each service keeps its own migrations (`<service>/migrations/versions`, branch
-named after the service); the kit's tables (outbox, inbox, probe log) have their
-own branch in `servicekit/migrations/versions`. Both version folders are given
-to Alembic, and `upgrade heads` brings a database to the head of both.
-A service's `migrations/env.py` is three lines calling `run_env`.
+Each service keeps only its migration scripts (`<service>/migrations/versions`,
+branch named after the service); the kit's tables (outbox, inbox, probe log,
+idempotency keys) have their own branch in `servicekit/migrations/versions`.
+The environment (env.py) and the script template are the kit's, once for all:
+Alembic is pointed at the kit's folder with both version folders, and
+`upgrade heads` brings a database to the head of both branches.
 """
 from __future__ import annotations
 
@@ -19,13 +20,14 @@ from .db import Database
 from .spec import ServiceSpec
 from .tables import kit_metadata
 
-KIT_VERSIONS = Path(__file__).parent / "migrations" / "versions"
+KIT_MIGRATIONS = Path(__file__).parent / "migrations"
+KIT_VERSIONS = KIT_MIGRATIONS / "versions"
 
 
 def alembic_config(spec: ServiceSpec, settings: Settings | None = None) -> Config:
     settings = settings or load_settings(spec.name)
     config = Config()
-    config.set_main_option("script_location", str(spec.migrations))
+    config.set_main_option("script_location", str(KIT_MIGRATIONS))
     config.set_main_option("version_locations", f"{spec.migrations / 'versions'} {KIT_VERSIONS}")
     config.set_main_option("path_separator", "space")
     config.attributes["envgrid_spec"] = spec
@@ -66,7 +68,7 @@ def check(spec: ServiceSpec, settings: Settings | None = None) -> None:
 
 
 def run_env() -> None:
-    """The body of every service's migrations/env.py."""
+    """The body of the kit's migrations/env.py, run for whichever service is migrating."""
     config = context.config
     spec: ServiceSpec = config.attributes["envgrid_spec"]
     settings: Settings = config.attributes.get("envgrid_settings") or load_settings(spec.name)

@@ -1,3 +1,0 @@
-from servicekit.migrate import run_env
-
-run_env()
