@@ -56,6 +56,32 @@ def authenticate(keys: ApiKeys) -> ident.Identity:
     return ANONYMOUS
 
 
+def call_upstream(service: str, method: str, path: str, who: ident.Identity, *, body: dict | None = None,
+                  params: dict | None = None, timeout_s: float = 10.0) -> tuple[int, dict]:
+    """A JSON call from the gateway itself to a service (Open311, aggregated health), as `who`.
+
+    Upstream failures raise ApiError 503/504 in the services' JSON error shape.
+    """
+    import json as _json
+    from urllib.parse import urlencode
+    state = _state()
+    headers = {"Content-Type": "application/json", "X-Request-ID": g.get("request_id", "")}
+    headers.update(ident.sign(who, runtime().settings.identity_secret))
+    url = state["upstreams"].next(service) + path + (f"?{urlencode(params)}" if params else "")
+    try:
+        response = state["pool"].request(method, url, body=_json.dumps(body, ensure_ascii=False).encode()
+                                          if body is not None else None, headers=headers,
+                                          timeout=urllib3.Timeout(connect=2.0, read=timeout_s), retries=False)
+    except (NewConnectionError, MaxRetryError, ProtocolError):
+        raise ApiError(503, f"{service} is unavailable", code="upstream_unavailable") from None
+    except TimeoutError:
+        raise ApiError(504, f"{service} did not answer in time", code="upstream_timeout") from None
+    try:
+        return response.status, _json.loads(response.data or b"{}")
+    except ValueError:
+        raise ApiError(502, f"{service} answered something that is not JSON", code="bad_gateway") from None
+
+
 @proxy_blueprint.route("/api/v1/<path:_rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 @proxy_blueprint.route("/ops/<path:_rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 @public  # the gateway authenticates here itself; services check the identity it signs
