@@ -1,85 +1,150 @@
-"""Forwarding a request to a service over pooled keep-alive connections.
+"""The front door: authenticate, authorise at the edge, limit, and forward to a service.
 
-The caller's own identity headers are dropped and the gateway's signed ones put
-in their place, so nothing a client sends can claim an identity. Upstream
-failures answer in the same JSON error shape as the services.
+Forwarding uses pooled keep-alive connections (urllib3) to the services' gthread
+workers; bodies stream both ways, so an evidence video is never held whole in
+memory. The caller's own identity headers are dropped and the gateway's signed
+ones put in their place. Upstream failures answer in the services' JSON error
+shape: 503 when refused (or its circuit is open), 504 on timeout.
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
+import threading
+import time
+from urllib.parse import urlencode
 
 import urllib3
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request, stream_with_context
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, TimeoutError
 
 from servicekit import identity as ident
 from servicekit.errors import ApiError
-from servicekit.web import public, runtime
+from servicekit.web import public, request_session, runtime
 
+from . import access, credentials
+from .breaker import Breaker
 from .keys import ApiKeys
+from .limits import RateLimiter
 from .routing import match
 from .upstreams import Upstreams
 
 log = logging.getLogger(__name__)
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-              "transfer-encoding", "upgrade", "host", "content-length"}
+              "transfer-encoding", "upgrade", "host"}
 STRIPPED = HOP_BY_HOP | {ident.IDENTITY_HEADER.lower(), ident.SIGNATURE_HEADER.lower(), "authorization",
-                         "x-api-key"}
+                         "x-api-key", "content-length"}
 ANONYMOUS = ident.Identity("anonymous", frozenset({"public"}))
+IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
+KEY_CACHE_S = 30.0  # a revoked key stops working within this long on every replica
 
 proxy_blueprint = Blueprint("proxy", __name__)
+_state_lock = threading.Lock()
 
 
 def _state():
     ext = current_app.extensions
     if "gateway" not in ext:
-        import os
-        ext["gateway"] = {
-            "pool": urllib3.PoolManager(num_pools=16, maxsize=32, retries=False),
-            "upstreams": Upstreams.from_env(),
-            "keys": ApiKeys.from_file(os.environ.get("GATEWAY_API_KEYS_FILE")),
-        }
+        with _state_lock:
+            if "gateway" not in ext:
+                ext["gateway"] = {
+                    "pool": urllib3.PoolManager(num_pools=16, maxsize=32, retries=False),
+                    "upstreams": Upstreams.from_env(),
+                    "static_keys": ApiKeys.from_file(os.environ.get("GATEWAY_API_KEYS_FILE")),
+                    "key_cache": {},
+                    "limiter": RateLimiter(),
+                    "breaker": Breaker(),
+                    "jwt_secret": credentials.jwt_secret(runtime().settings.production),
+                }
     return ext["gateway"]
 
 
-def authenticate(keys: ApiKeys) -> ident.Identity:
-    presented = request.headers.get("X-API-Key")
+# -- who is calling ------------------------------------------------------------------
+def _key_identity(state, presented: str) -> ident.Identity | None:
+    cached = state["key_cache"].get(presented)
+    if cached and time.monotonic() - cached[0] < KEY_CACHE_S:
+        return cached[1]
+    who = credentials.identity_of_key(request_session(), presented) or state["static_keys"].lookup(presented)
+    request_session().rollback()  # a read: end its transaction at once
+    if len(state["key_cache"]) > 10_000:
+        state["key_cache"].clear()
+    state["key_cache"][presented] = (time.monotonic(), who)
+    return who
+
+
+def authenticate() -> tuple[ident.Identity, str]:
+    """(identity, kind) where kind is "key", "user" or "public"."""
+    state = _state()
     auth = request.headers.get("Authorization", "")
-    if not presented and auth.startswith("ApiKey "):
-        presented = auth[len("ApiKey "):].strip()
+    presented = request.headers.get("X-API-Key") or (auth[7:].strip() if auth.startswith("ApiKey ") else None)
     if presented:
-        who = keys.lookup(presented)
+        who = _key_identity(state, presented)
         if who is None:
             raise ApiError(401, "unknown or revoked API key", code="invalid_credentials")
-        return who
-    return ANONYMOUS
+        return who, "key"
+    if auth.startswith("Bearer "):
+        token = auth[7:].strip()
+        if credentials.oidc_enabled() and credentials.token_issuer(token) == os.environ.get("OIDC_ISSUER"):
+            who = credentials.identity_of_oidc_token(request_session(), token)
+        else:
+            who = credentials.identity_of_token(token, state["jwt_secret"])
+        return who, "user"
+    if auth:
+        raise ApiError(401, "unsupported Authorization scheme: use Bearer <token> or ApiKey <key>",
+                       code="invalid_credentials")
+    return ANONYMOUS, "public"
 
 
-def call_upstream(service: str, method: str, path: str, who: ident.Identity, *, body: dict | None = None,
-                  params: dict | None = None, timeout_s: float = 10.0) -> tuple[int, dict]:
-    """A JSON call from the gateway itself to a service (Open311, aggregated health), as `who`.
+def authorise(who: ident.Identity, kind: str) -> None:
+    found = access.allowed_roles(request.method, request.path)
+    if found is None:
+        if access.path_exists(request.path):
+            raise ApiError(405, "method not allowed here")
+        raise ApiError(404, "no service answers this path")
+    _, roles = found
+    if who.roles & roles:
+        return
+    if kind == "public":
+        raise ApiError(401, "this route needs credentials (an API key or a token)")
+    raise ApiError(403, f"this route is for the roles {', '.join(sorted(roles))}")
 
-    Upstream failures raise ApiError 503/504 in the services' JSON error shape.
-    """
-    import json as _json
-    from urllib.parse import urlencode
-    state = _state()
-    headers = {"Content-Type": "application/json", "X-Request-ID": g.get("request_id", "")}
-    headers.update(ident.sign(who, runtime().settings.identity_secret))
-    url = state["upstreams"].next(service) + path + (f"?{urlencode(params)}" if params else "")
-    try:
-        response = state["pool"].request(method, url, body=_json.dumps(body, ensure_ascii=False).encode()
-                                          if body is not None else None, headers=headers,
-                                          timeout=urllib3.Timeout(connect=2.0, read=timeout_s), retries=False)
-    except (NewConnectionError, MaxRetryError, ProtocolError):
-        raise ApiError(503, f"{service} is unavailable", code="upstream_unavailable") from None
-    except TimeoutError:
-        raise ApiError(504, f"{service} did not answer in time", code="upstream_timeout") from None
-    try:
-        return response.status, _json.loads(response.data or b"{}")
-    except ValueError:
-        raise ApiError(502, f"{service} answered something that is not JSON", code="bad_gateway") from None
+
+def limit(who: ident.Identity, kind: str) -> None:
+    subject = (request.remote_addr or "unknown") if kind == "public" else who.subject
+    wait = _state()["limiter"].check(kind, subject)
+    if wait is not None:
+        raise ApiError(429, "too many requests; slow down", extra={"retry_after_s": wait},
+                       code="too_many_requests", headers={"Retry-After": str(wait)})
+
+
+# -- forwarding ------------------------------------------------------------------------
+def _send(state, service: str, method: str, path_and_query: str, body, headers: dict, timeout_s: float):
+    """One request to one instance of `service`; a refused idempotent request tries the next instance."""
+    attempts = len(state["upstreams"].addresses[service]) if method in IDEMPOTENT else 1
+    last = None
+    for _ in range(attempts):
+        base = state["upstreams"].next(service)
+        if not state["breaker"].allow(base):
+            last = "circuit open"
+            continue
+        try:
+            response = state["pool"].request(method, base + path_and_query, body=body, headers=headers,
+                                             timeout=urllib3.Timeout(connect=2.0, read=timeout_s),
+                                             preload_content=False, redirect=False, retries=False)
+        except (NewConnectionError, MaxRetryError, ProtocolError, ConnectionError) as exc:
+            # Before TimeoutError: urllib3's NewConnectionError (refused) is a ConnectTimeoutError.
+            state["breaker"].failure(base)
+            last = str(exc)[:200]
+            continue
+        except TimeoutError:
+            state["breaker"].success(base)  # it is there, only slow
+            raise ApiError(504, f"{service} did not answer within {timeout_s:.0f}s", code="upstream_timeout") from None
+        state["breaker"].success(base)
+        return response
+    log.warning("upstream unavailable", extra={"service": service, "reason": last})
+    raise ApiError(503, f"{service} is unavailable", code="upstream_unavailable")
 
 
 @proxy_blueprint.route("/api/v1/<path:_rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -90,27 +155,46 @@ def forward(_rest):
     if found is None:
         raise ApiError(404, "no service answers this path")
     route, upstream_path = found
+    who, kind = authenticate()
+    g.caller = who
+    authorise(who, kind)
+    limit(who, kind)
     state = _state()
-    who = authenticate(state["keys"])
     headers = {k: v for k, v in request.headers.items() if k.lower() not in STRIPPED}
     headers.update(ident.sign(who, runtime().settings.identity_secret))
     headers["X-Request-ID"] = g.request_id
     headers["X-Forwarded-For"] = request.remote_addr or ""
-    base = state["upstreams"].next(route.service)
+    body = None
+    if request.content_length:
+        headers["Content-Length"] = str(request.content_length)
+        body = request.stream  # streamed through, never read whole
+    elif request.method in ("POST", "PUT", "PATCH"):
+        body = request.get_data() or None
     query = request.query_string.decode("latin-1")
-    url = f"{base}{upstream_path}" + (f"?{query}" if query else "")
-    try:
-        upstream = state["pool"].request(
-            request.method, url, body=request.get_data() or None, headers=headers,
-            timeout=urllib3.Timeout(connect=2.0, read=route.timeout_s), preload_content=False,
-            redirect=False)
-    except (NewConnectionError, MaxRetryError, ProtocolError) as exc:
-        log.warning("upstream unavailable", extra={"service": route.service, "reason": str(exc)[:200]})
-        raise ApiError(503, f"{route.service} is unavailable", code="upstream_unavailable") from None
-    except TimeoutError:
-        raise ApiError(504, f"{route.service} did not answer within {route.timeout_s:.0f}s",
-                       code="upstream_timeout") from None
+    upstream = _send(state, route.service, request.method, upstream_path + (f"?{query}" if query else ""),
+                     body, headers, route.timeout_s)
     out_headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP]
-    body = upstream.read()
-    upstream.release_conn()
-    return Response(body, status=upstream.status, headers=out_headers)
+
+    def relay():
+        try:
+            yield from upstream.stream(64 * 1024)
+        finally:
+            upstream.release_conn()
+    return Response(stream_with_context(relay()), status=upstream.status, headers=out_headers)
+
+
+def call_upstream(service: str, method: str, path: str, who: ident.Identity, *, body: dict | None = None,
+                  params: dict | None = None, timeout_s: float = 10.0) -> tuple[int, dict]:
+    """A JSON call from the gateway itself to a service (Open311, status), as `who`."""
+    state = _state()
+    headers = {"Content-Type": "application/json", "X-Request-ID": g.get("request_id", "")}
+    headers.update(ident.sign(who, runtime().settings.identity_secret))
+    data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
+    response = _send(state, service, method, path + (f"?{urlencode(params)}" if params else ""), data, headers,
+                     timeout_s)
+    try:
+        return response.status, json.loads(response.data or b"{}")
+    except ValueError:
+        raise ApiError(502, f"{service} answered something that is not JSON", code="bad_gateway") from None
+    finally:
+        response.release_conn()

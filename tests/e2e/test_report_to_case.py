@@ -60,7 +60,7 @@ def level4_point(base, polygon):
 @pytest.fixture
 def system(broker, pg_databases, processes, tmp_path):
     envs = {s: {**broker.env, "DATABASE_URL": pg_databases.create(s), "RELAY_POLL_MS": "50"}
-            for s in ("grid-registry", "incidents", "dispatch")}
+            for s in ("grid-registry", "incidents", "dispatch", "gateway")}
     for service, env in envs.items():
         cli(service, env, "migrate")
     cli("grid-registry", envs["grid-registry"], "load-demo")
@@ -81,7 +81,7 @@ def system(broker, pg_databases, processes, tmp_path):
     keys.write_text(json.dumps({"keys": [
         {"sha256": key_digest("ops-key"), "subject": "督办员", "roles": ["district_ops"]},
         {"sha256": key_digest("city-key"), "subject": "city-platform", "roles": ["city_platform"]}]}))
-    gateway = processes.web("gateway", {"ENVGRID_DATA_DIR": str(tmp_path), "GATEWAY_API_KEYS_FILE": str(keys),
+    gateway = processes.web("gateway", {**envs["gateway"], "GATEWAY_API_KEYS_FILE": str(keys),
                                         "UPSTREAM_GRID_REGISTRY_URL": registry_url,
                                         "UPSTREAM_INCIDENTS_URL": f"http://127.0.0.1:{webs['incidents'].port}",
                                         "UPSTREAM_DISPATCH_URL": f"http://127.0.0.1:{webs['dispatch'].port}"},

@@ -16,16 +16,18 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def front(broker, pg_url, processes, tmp_path):
-    env = {**broker.env, "DATABASE_URL": pg_url}
-    subprocess.run([os.path.join(os.path.dirname(sys.executable), "envgrid-incidents"), "migrate"],
-                   env={**os.environ, **env}, check=True, capture_output=True)
+def front(broker, pg_databases, processes, tmp_path):
+    env = {**broker.env, "DATABASE_URL": pg_databases.create("incidents")}
+    gateway_env = {"DATABASE_URL": pg_databases.create("gateway")}
+    for service, service_env in (("incidents", env), ("gateway", gateway_env)):
+        subprocess.run([os.path.join(os.path.dirname(sys.executable), f"envgrid-{service}"), "migrate"],
+                       env={**os.environ, **service_env}, check=True, capture_output=True)
     incidents = processes.web("incidents", env, workers=1)
     keys = tmp_path / "keys.json"
     keys.write_text(json.dumps({"keys": [
         {"sha256": key_digest("ops-key"), "subject": "ops-1", "roles": ["district_ops"]}]}))
     gateway = processes.web("gateway", {
-        "ENVGRID_DATA_DIR": str(tmp_path), "GATEWAY_API_KEYS_FILE": str(keys),
+        **gateway_env, "GATEWAY_API_KEYS_FILE": str(keys),
         "UPSTREAM_INCIDENTS_URL": f"http://127.0.0.1:{incidents.port}",
         "UPSTREAM_DISPATCH_URL": f"http://127.0.0.1:{free_port()}"}, workers=1)
     return f"http://127.0.0.1:{gateway.port}"
@@ -41,9 +43,9 @@ def test_an_api_key_caller_reaches_the_service_with_a_signed_identity(front):
     assert shown.json()["entries"][0]["note"] == "经网关"
 
 
-def test_anonymous_callers_are_the_public_role(front):
+def test_anonymous_callers_of_a_route_that_needs_credentials_get_401(front):
     response = requests.post(f"{front}/ops/incidents/probes", json={"note": "x"})
-    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthenticated"
 
 
 def test_a_wrong_key_is_refused_at_the_edge(front):
@@ -61,7 +63,7 @@ def test_identity_headers_sent_by_a_client_never_grant_anything(front):
     """Even a correctly signed pair (say, replayed from inside) is replaced by the caller's own identity."""
     replayed = ident.sign(ident.Identity("mallory", frozenset({"admin"})), DEV_IDENTITY_SECRET)
     response = requests.post(f"{front}/ops/incidents/probes", json={"note": "x"}, headers=replayed)
-    assert response.status_code == 403  # forwarded as the anonymous public caller, not as admin
+    assert response.status_code == 401  # taken for the anonymous caller it is, not for an admin
 
 
 def test_a_service_that_is_down_is_a_fast_json_503(front):

@@ -30,8 +30,9 @@ class ApiError(Exception):
     """Raise from anywhere in a request to answer with this status and reason."""
 
     def __init__(self, status: int, message: str, code: str | None = None,
-                 fields: dict | None = None, extra: dict | None = None):
+                 fields: dict | None = None, extra: dict | None = None, headers: dict | None = None):
         super().__init__(message)
+        self.headers = headers or {}
         self.status = status
         self.message = message
         self.code = code or _CODES.get(status, "error")
@@ -61,7 +62,7 @@ def _respond(status: int, message: str, code: str | None = None, fields: dict | 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return _respond(exc.status, exc.message, exc.code, exc.fields, **exc.extra)
+        return _respond(exc.status, exc.message, exc.code, exc.fields, headers=exc.headers, **exc.extra)
 
     @app.errorhandler(ValidationError)
     def _validation(exc: ValidationError):

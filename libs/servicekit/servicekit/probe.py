@@ -17,6 +17,7 @@ from sqlalchemy import insert, select
 from .events import Envelope, registry
 from .outbox import Outbox
 from .tables import probe_log, utcnow
+from .openapi import doc
 from .web import json_body, request_session, require_roles, runtime
 
 PROBE_SENT = "ops.probe_sent"
@@ -37,6 +38,7 @@ probe_blueprint = Blueprint("ops_probe", __name__, url_prefix="/ops/probes")
 
 
 @probe_blueprint.post("")
+@doc(body=ProbeRequest, status=201, tags=["ops"])
 @require_roles("admin", "district_ops")
 def send_probe():
     body = json_body(ProbeRequest())

@@ -78,6 +78,8 @@ def require_roles(*roles: str):
             if not who.has_any(*roles):
                 raise ApiError(403, f"this route is for the roles {', '.join(sorted(roles))}")
             return view(*args, **kwargs)
+        # Read by the gateway's access table generator: who may call this route.
+        wrapper._envgrid_roles = frozenset(roles)
         return wrapper
     return decorate
 
@@ -185,6 +187,8 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
         app.register_blueprint(probe_blueprint)
     for blueprint in spec.blueprints:
         app.register_blueprint(blueprint)
+    from .openapi import register_openapi  # here, not at the top: openapi reads web's markers
+    register_openapi(app, spec)  # GET /openapi.json, after the blueprints (a blueprint may serve its own)
 
     @app.before_request
     def _begin():

@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify
 from servicekit.web import current_identity, json_body, query_args, request_session, require_roles, write
 
 from servicekit.exports import table_response
+from servicekit.openapi import doc
 
 from . import cases, ledgers, orders, schemas
 
@@ -13,6 +14,12 @@ bp = Blueprint("dispatch", __name__, url_prefix="/api/v1/dispatch")
 
 ACTORS = ("grid_staff", "district_ops", "admin")
 OFFICE = ("district_ops", "admin")
+
+# For the OpenAPI document only (servicekit.openapi.doc): a ledger is JSON, CSV or .xlsx by `format`.
+_LEDGER_ANSWER = {"description": "the ledger (format=json, csv or xlsx)", "content": {
+    "application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "schema": {"type": "string", "format": "binary"}}}}
 
 
 def _visible(case_id: str):
@@ -25,12 +32,14 @@ def _visible(case_id: str):
 
 
 @bp.get("/cases/<case_id>")
+@doc(tags=["dispatch: cases"])
 @require_roles(*ACTORS)
 def show_case(case_id):
     return jsonify(_visible(case_id))
 
 
 @bp.get("/cases/<case_id>/chain")
+@doc(tags=["dispatch: cases"])
 @require_roles(*ACTORS)
 def verify_chain(case_id):
     _visible(case_id)
@@ -38,36 +47,42 @@ def verify_chain(case_id):
 
 
 @bp.post("/cases/<case_id>/actions/<action>")
+@doc(body=schemas.Action, tags=["dispatch: cases"])
 @require_roles(*ACTORS)
 def act(case_id, action):
     return write(cases.act, case_id, action, json_body(schemas.Action()), current_identity())
 
 
 @bp.post("/cases/<case_id>/supervision")
+@doc(body=schemas.Supervision, tags=["dispatch: cases"])
 @require_roles(*OFFICE)
 def supervise(case_id):
     return write(cases.set_supervision, case_id, json_body(schemas.Supervision())["level"], current_identity())
 
 
 @bp.get("/queue")
+@doc(query=schemas.QueueQuery, tags=["dispatch: cases"])
 @require_roles(*ACTORS)
 def grid_queue():
     return jsonify(cases.queue(request_session(), query_args(schemas.QueueQuery()), current_identity()))
 
 
 @bp.get("/counts")
+@doc(tags=["dispatch: cases"])
 @require_roles(*OFFICE)
 def case_counts():
     return jsonify(cases.counts(request_session()))
 
 
 @bp.get("/orders/<order_id>")
+@doc(tags=["dispatch: emergency orders"])
 @require_roles(*ACTORS, "city_platform")
 def order_progress(order_id):
     return jsonify(orders.progress(request_session(), order_id))
 
 
 @bp.post("/orders/<order_id>/tasks/<grid_code>/acknowledge")
+@doc(body=schemas.Acknowledgement, tags=["dispatch: emergency orders"])
 @require_roles(*ACTORS)
 def acknowledge_order(order_id, grid_code):
     body = json_body(schemas.Acknowledgement())
@@ -75,12 +90,14 @@ def acknowledge_order(order_id, grid_code):
 
 
 @bp.post("/rectifications/<int:rectification_id>/follow-ups")
+@doc(body=schemas.FollowUp, status=201, tags=["dispatch: ledgers"])
 @require_roles(*ACTORS)
 def follow_up(rectification_id):
     return write(ledgers.follow_up, rectification_id, json_body(schemas.FollowUp()), current_identity(), status=201)
 
 
 @bp.get("/rectifications")
+@doc(query=schemas.LedgerQuery, response=_LEDGER_ANSWER, tags=["dispatch: ledgers"])
 @require_roles(*ACTORS)
 def rectification_ledger():
     params = query_args(schemas.LedgerQuery())
@@ -92,6 +109,7 @@ def rectification_ledger():
 
 
 @bp.get("/transfers")
+@doc(query=schemas.LedgerQuery, response=_LEDGER_ANSWER, tags=["dispatch: ledgers"])
 @require_roles(*ACTORS)
 def transfer_records():
     params = query_args(schemas.LedgerQuery())

@@ -5,6 +5,7 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from servicekit.errors import ApiError
 from servicekit.identity import ROLES
+from servicekit.openapi import doc
 from servicekit.web import current_identity, json_body, query_args, request_session, require_roles, write
 
 from . import attachments, intake, schemas
@@ -18,26 +19,40 @@ HANDLERS = ("grid_staff", "district_ops", "admin")
 # Multipart overhead on top of the largest file allowed.
 UPLOAD_SLACK = 64 * 1024
 
+# For the OpenAPI document only (servicekit.openapi.doc): the bodies that are not JSON.
+_UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary", "description": "a photo or a video"}}}}}}
+_FILE_ANSWER = {"description": "the stored photo or video", "content": {
+    "image/*": {"schema": {"type": "string", "format": "binary"}},
+    "video/*": {"schema": {"type": "string", "format": "binary"}}}}
+_THUMBNAIL_ANSWER = {"description": "a JPEG thumbnail", "content": {"image/jpeg": {
+    "schema": {"type": "string", "format": "binary"}}}}
+
 
 @bp.post("/reports")
+@doc(body=schemas.ReportCreate, status=201, tags=["incidents: reports"])
 @require_roles(*ANYONE)
 def file_report():
     return write(intake.report, json_body(schemas.ReportCreate()), current_identity(), status=201)
 
 
 @bp.get("/reports")
+@doc(query=schemas.ReportSearch, tags=["incidents: reports"])
 @require_roles(*OFFICE)
 def search_reports():
     return jsonify(intake.search(request_session(), query_args(schemas.ReportSearch())))
 
 
 @bp.get("/reports/<incident_id>")
+@doc(tags=["incidents: reports"])
 @require_roles(*HANDLERS)
 def show_report(incident_id):
     return jsonify(intake.staff_view(request_session(), incident_id, current_identity()))
 
 
 @bp.get("/reports/<incident_id>/reporter")
+@doc(query=schemas.AccessPurpose, tags=["incidents: reports"])
 @require_roles("rewards_office")
 def show_reporter(incident_id):
     purpose = query_args(schemas.AccessPurpose())["purpose"]
@@ -45,6 +60,7 @@ def show_reporter(incident_id):
 
 
 @bp.post("/city-instructions")
+@doc(body=schemas.CityInstructionCreate, status=201, tags=["incidents: city instructions"])
 @require_roles("city_platform")
 def city_instruction():
     data = json_body(schemas.CityInstructionCreate())
@@ -55,18 +71,21 @@ def city_instruction():
 
 
 @bp.post("/patrols")
+@doc(body=schemas.PatrolCreate, status=201, tags=["incidents: patrols"])
 @require_roles("grid_staff")
 def record_patrol():
     return write(intake.record_patrol, json_body(schemas.PatrolCreate()), current_identity(), status=201)
 
 
 @bp.get("/patrols")
+@doc(query=schemas.PatrolSearch, tags=["incidents: patrols"])
 @require_roles(*HANDLERS)
 def list_patrols():
     return jsonify(intake.patrol_list(request_session(), query_args(schemas.PatrolSearch()), current_identity()))
 
 
 @bp.get("/track/<tracking_code>")
+@doc(tags=["incidents: reports"])
 @require_roles(*ANYONE)
 def track(tracking_code):
     return jsonify(intake.track(request_session(), tracking_code))
@@ -74,6 +93,7 @@ def track(tracking_code):
 
 # -- evidence ------------------------------------------------------------------
 @bp.post("/evidence")
+@doc(body=_UPLOAD_BODY, status=201, tags=["incidents: evidence"])
 @require_roles(*ANYONE)
 def upload_evidence():
     _, max_video = limits_from_env()
@@ -86,6 +106,7 @@ def upload_evidence():
 
 
 @bp.post("/reports/<incident_id>/evidence")
+@doc(body=schemas.AttachEvidence, status=201, tags=["incidents: evidence"])
 @require_roles(*ANYONE)
 def attach_evidence(incident_id):
     body = json_body(schemas.AttachEvidence())
@@ -103,6 +124,7 @@ def _stream(handle):
 
 
 @bp.get("/evidence/<evidence_id>")
+@doc(response=_FILE_ANSWER, tags=["incidents: evidence"])
 @require_roles(*HANDLERS, "rewards_office", "city_platform")
 def download_evidence(evidence_id):
     row = attachments.describe(request_session(), evidence_id)
@@ -113,6 +135,7 @@ def download_evidence(evidence_id):
 
 
 @bp.get("/evidence/<evidence_id>/thumbnail")
+@doc(response=_THUMBNAIL_ANSWER, tags=["incidents: evidence"])
 @require_roles(*HANDLERS, "rewards_office", "city_platform")
 def download_thumbnail(evidence_id):
     row = attachments.describe(request_session(), evidence_id)

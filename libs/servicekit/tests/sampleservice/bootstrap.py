@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 
 from servicekit.events import registry
+from servicekit.openapi import doc
 from servicekit.outbox import Outbox
 from servicekit.spec import ServiceSpec
 from servicekit.tables import UtcDateTime, utcnow
@@ -46,6 +47,7 @@ def accept_job(session, body):
 
 
 @api.post("/jobs")
+@doc(body=JobRequest, status=201, tags=["sample"])
 @require_roles("admin")
 def create_job():
     return write(accept_job, json_body(JobRequest()), status=201)

@@ -1,0 +1,115 @@
+"""The gateway's edge through real processes: people's tokens, limits, slow and absent upstreams, CORS."""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from servicekit.testing import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def cli(service, env, *args, stdin=None):
+    exe = os.path.join(os.path.dirname(sys.executable), f"envgrid-{service}")
+    result = subprocess.run([exe, *args], env={**os.environ, **env}, input=stdin, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def slow_upstream():
+    """An upstream that takes 5 s to answer anything."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            time.sleep(5)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def edge(broker, pg_databases, processes, slow_upstream):
+    incidents_env = {**broker.env, "DATABASE_URL": pg_databases.create("incidents")}
+    cli("incidents", incidents_env, "migrate")
+    incidents = processes.web("incidents", incidents_env, workers=1)
+    gateway_env = {"DATABASE_URL": pg_databases.create("gateway"), "GATEWAY_RATE_PUBLIC": "5",
+                   "CORS_ORIGINS": "https://grid.example.cn", "GATEWAY_TIMEOUT_ASSESSMENT_S": "1",
+                   "UPSTREAM_INCIDENTS_URL": f"http://127.0.0.1:{incidents.port}",
+                   "UPSTREAM_ASSESSMENT_URL": slow_upstream,
+                   "UPSTREAM_DISPATCH_URL": f"http://127.0.0.1:{free_port()}"}
+    cli("gateway", gateway_env, "migrate")
+    cli("gateway", gateway_env, "accounts", "create", "--username", "ops.li", "--role", "district_ops",
+        "--display-name", "李督办", "--password-stdin", stdin="a long enough passphrase\n")
+    web = processes.web("gateway", gateway_env, workers=1)
+    return f"http://127.0.0.1:{web.port}"
+
+
+def test_a_person_logs_in_and_the_service_sees_who_they_are(edge):
+    tokens = requests.post(f"{edge}/auth/login", json={"username": "ops.li", "password": "a long enough passphrase"})
+    assert tokens.status_code == 200, tokens.text
+    bearer = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    probe = requests.post(f"{edge}/ops/incidents/probes", json={"note": "登录后"}, headers=bearer)
+    assert probe.status_code == 201
+    wrong = requests.post(f"{edge}/auth/login", json={"username": "ops.li", "password": "nope"})
+    assert wrong.status_code == 401
+    refreshed = requests.post(f"{edge}/auth/refresh", json={"refresh_token": tokens.json()["refresh_token"]})
+    assert refreshed.status_code == 200
+    replay = requests.post(f"{edge}/auth/refresh", json={"refresh_token": tokens.json()["refresh_token"]})
+    assert replay.status_code == 401
+    stolen = requests.post(f"{edge}/auth/refresh", json={"refresh_token": refreshed.json()["refresh_token"]})
+    assert stolen.status_code == 401  # the reuse revoked the whole login
+    forged = {"Authorization": "Bearer " + tokens.json()["access_token"][:-4] + "AAAA"}
+    assert requests.post(f"{edge}/ops/incidents/probes", json={"note": "x"}, headers=forged).status_code == 401
+
+
+def test_public_callers_over_the_limit_get_429_with_retry_after(edge):
+    statuses = [requests.get(f"{edge}/api/v1/incidents/track/0000-0000-0000").status_code for _ in range(7)]
+    assert statuses[:5] == [404] * 5 and statuses[5:] == [429, 429]
+    last = requests.get(f"{edge}/api/v1/incidents/track/0000-0000-0000")
+    assert last.status_code == 429 and 1 <= int(last.headers["Retry-After"]) <= 60
+    assert last.json()["error"]["code"] == "too_many_requests"
+
+
+def test_an_absent_upstream_is_a_fast_503_and_a_slow_one_a_504_at_its_timeout(edge):
+    tokens = requests.post(f"{edge}/auth/login", json={"username": "ops.li", "password": "a long enough passphrase"})
+    bearer = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    started = time.monotonic()
+    down = requests.get(f"{edge}/api/v1/dispatch/counts", headers=bearer, timeout=10)
+    assert down.status_code == 503 and time.monotonic() - started < 2
+    assert down.json()["error"]["code"] == "upstream_unavailable"
+    started = time.monotonic()
+    slow = requests.get(f"{edge}/ops/assessment/probes/00000000-0000-0000-0000-000000000000", headers=bearer,
+                        timeout=10)
+    elapsed = time.monotonic() - started
+    assert slow.status_code == 504 and 0.9 < elapsed < 3, elapsed
+    assert slow.json()["error"]["code"] == "upstream_timeout"
+
+
+def test_cors_is_answered_for_the_configured_origins_only(edge):
+    allowed = requests.options(f"{edge}/api/v1/incidents/reports", headers={
+        "Origin": "https://grid.example.cn", "Access-Control-Request-Method": "POST"})
+    assert allowed.status_code in (200, 204) and "POST" in allowed.headers["Access-Control-Allow-Methods"]
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://grid.example.cn"
+    other = requests.options(f"{edge}/api/v1/incidents/reports", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_the_status_page_shows_each_upstream(edge):
+    report = requests.get(f"{edge}/status").json()
+    assert report["status"] == "degraded"
+    assert report["services"]["incidents"][0]["ready"] is True
+    assert report["services"]["dispatch"][0]["ready"] is False
