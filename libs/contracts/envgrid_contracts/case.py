@@ -36,6 +36,8 @@ class CaseEvent(Schema):
     department_code = fields.String(allow_none=True, load_default=None)
     actor = fields.String(allow_none=True, load_default=None)
     action = fields.String(allow_none=True, load_default=None)
+    # The grid a case left (an escalation): the one that could not handle it.
+    previous_grid = fields.String(allow_none=True, load_default=None)
 
 
 class SlaEvent(CaseEvent):

@@ -4,8 +4,7 @@ from pathlib import Path
 
 from servicekit.spec import ServiceSpec, Timer
 
-from . import api, cases, handlers, models, notify, timers
-from .grid_sync import bootstrap_grid_view
+from . import api, cases, grid_view, handlers, models, notify, timers
 
 SPEC = ServiceSpec(
     name="dispatch",
@@ -14,7 +13,7 @@ SPEC = ServiceSpec(
     blueprints=(api.bp,),
     handlers=dict(handlers.HANDLERS),
     timers=(
-        Timer("grid-view-bootstrap", 60.0, bootstrap_grid_view),
+        Timer("grid-view-bootstrap", 60.0, grid_view.GRIDS.bootstrap),
         Timer("categories", 300.0, timers.refresh_categories),
         Timer("sla", float(os.environ.get("SLA_SWEEP_S", "5")), timers.sweep_sla),
         Timer("locate-waiting", 30.0, timers.retry_locating),

@@ -240,6 +240,7 @@ def assign(session: Session, row, grid_code: str, why: str, action: str = "assig
            actor: lifecycle.Actor = SYSTEM, note: str | None = None):
     level = LEVEL_BY_CODE_LENGTH[len(grid_code)]
     from_state, new_state = row.state, lifecycle.next_state(row.state, action)
+    previous_grid = row.grid_code
     now = utcnow()
     row = _update(session, row, state=new_state, grid_code=grid_code, level=level, assigned_at=now,
                   escalations=row.escalations + (action == "escalate"), paused_at=None,
@@ -247,7 +248,8 @@ def assign(session: Session, row, grid_code: str, why: str, action: str = "assig
     due = _start_clock(session, row, now)
     row = _update(session, row, due_at=due)
     _record(session, row.case_id, action, from_state, new_state, actor, grid_code, note, details={"why": why, "due_at": due.isoformat(), "leaders": leaders(session, grid_code)})
-    _event(session, row, "case.escalated" if action == "escalate" else "case.assigned", actor, action)
+    _event(session, row, "case.escalated" if action == "escalate" else "case.assigned", actor, action,
+           previous_grid=previous_grid)
     local_due = due.astimezone(sla.SHANGHAI).strftime("%m月%d日%H:%M")
     notify.queue(session, "grid_leaders", f"【{'上报' if action == 'escalate' else '新案件'}】{row.case_id} "
                  f"{row.category}:请于{local_due}前处置。", grid_code=grid_code, case_id=row.case_id)

@@ -2,37 +2,17 @@
 from sqlalchemy import (JSON, Boolean, Column, Date, Float, ForeignKey, Index, Integer, MetaData, String, Table,
                         Text, UniqueConstraint)
 
+from envgrid_gridview import define_tables
+
 from servicekit.tables import UtcDateTime
 
 metadata = MetaData()
 
-# Dispatch's copy of the grid tree, kept from grid.* events (and the registry's snapshot
-# when it starts empty): cases climb parent chains and notify leaders without asking
-# the registry, so the registry being down never stops an escalation.
-grid_view = Table(
-    "grid_view", metadata,
-    Column("code", String(19), primary_key=True),
-    Column("name", String(100), nullable=False),
-    Column("level", Integer, nullable=False),
-    Column("parent_code", String(19), nullable=True, index=True),
-    Column("kind", String(40), nullable=False),
-    Column("status", String(10), nullable=False),
-    Column("version", Integer, nullable=False),
-)
-
-grid_members = Table(
-    "grid_members", metadata,
-    Column("membership_id", Integer, primary_key=True, autoincrement=False),
-    Column("grid_code", String(19), nullable=False, index=True),
-    Column("person_id", String(40), nullable=False),
-    Column("name", String(50), nullable=False),
-    Column("phone", String(20), nullable=False),
-    Column("role", String(30), nullable=False),
-    Column("leads", Boolean, nullable=False),
-    # A removal may arrive before the assignment it ends (events are not ordered across
-    # redeliveries); the row stays as a tombstone so the late assignment is ignored.
-    Column("removed", Boolean, nullable=False),
-)
+# Dispatch's copy of the grid tree (envgrid_gridview): cases climb parent chains and
+# notify leaders without asking the registry, so the registry being down never stops
+# an escalation.
+GRID = define_tables(metadata)
+grid_view, grid_members = GRID.grids, GRID.members
 
 cases = Table(
     "cases", metadata,

@@ -1,4 +1,4 @@
-"""Dispatch's read model of the grid tree, applied from events in any order."""
+"""The grid read model, applied from events in any order (on dispatch's tables, which use it)."""
 import pytest
 
 from dispatch.bootstrap import SPEC
