@@ -4,7 +4,19 @@
 """
 
 ROUTES = (
+    ('assessment', 'GET', '/api/v1/assessment/flags', ('admin', 'district_ops', 'grid_staff')),
+    ('assessment', 'GET', '/api/v1/assessment/inspections', ('admin', 'district_ops', 'grid_staff')),
+    ('assessment', 'GET', '/api/v1/assessment/meetings', ('admin', 'district_ops', 'grid_staff')),
+    ('assessment', 'GET', '/api/v1/assessment/periods/<key>/scores', ('admin', 'district_ops', 'grid_staff')),
+    ('assessment', 'GET', '/api/v1/assessment/periods/<key>/scores/<grid_code>', ('admin', 'district_ops', 'grid_staff')),
+    ('assessment', 'GET', '/api/v1/assessment/periods/<key>/subsidies', ('admin', 'district_ops', 'grid_staff', 'rewards_office')),
+    ('assessment', 'GET', '/api/v1/assessment/rules', ('admin', 'district_ops', 'grid_staff')),
     ('assessment', 'GET', '/ops/assessment/probes/<uuid:probe_id>', ('admin', 'district_ops')),
+    ('assessment', 'POST', '/api/v1/assessment/inspections', ('admin', 'district_ops', 'grid_staff')),
+    ('assessment', 'POST', '/api/v1/assessment/meetings', ('admin', 'district_ops', 'grid_staff')),
+    ('assessment', 'POST', '/api/v1/assessment/periods/<key>/close', ('admin', 'district_ops')),
+    ('assessment', 'POST', '/api/v1/assessment/periods/<key>/scores', ('admin', 'district_ops')),
+    ('assessment', 'POST', '/api/v1/assessment/rules', ('admin', 'district_ops')),
     ('assessment', 'POST', '/ops/assessment/probes', ('admin', 'district_ops')),
     ('dispatch', 'GET', '/api/v1/dispatch/cases/<case_id>', ('admin', 'district_ops', 'grid_staff')),
     ('dispatch', 'GET', '/api/v1/dispatch/cases/<case_id>/chain', ('admin', 'district_ops', 'grid_staff')),
