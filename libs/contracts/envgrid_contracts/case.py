@@ -36,6 +36,9 @@ class CaseEvent(Schema):
     department_code = fields.String(allow_none=True, load_default=None)
     actor = fields.String(allow_none=True, load_default=None)
     action = fields.String(allow_none=True, load_default=None)
+    # How a verified case ended, for rewards' tiers: stopped_on_spot | rectification_ordered |
+    # fined | prosecution_referred.
+    outcome = fields.String(allow_none=True, load_default=None)
     # The grid a case left (an escalation): the one that could not handle it.
     previous_grid = fields.String(allow_none=True, load_default=None)
 

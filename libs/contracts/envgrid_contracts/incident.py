@@ -44,6 +44,11 @@ class IncidentReported(Schema):
     location = fields.Nested(Location, required=True)
     grid_hint = fields.String(allow_none=True, required=True)
     reporter_named = fields.Boolean(required=True)
+    # Pseudonyms, not identity: an HMAC of the reporter's phone (so rewards can cap awards per
+    # reporter and year without knowing who it is) and a SHA-256 of the tracking code (so the
+    # reporter can look up an award with the code only they hold).
+    reporter_key = fields.String(allow_none=True, load_default=None)
+    tracking_key = fields.String(allow_none=True, load_default=None)
     reported_by = fields.String(allow_none=True, required=True)  # staff or operator account, never the public
     handled_on_spot = fields.Boolean(required=True)
     duplicate_of = fields.String(allow_none=True, required=True)

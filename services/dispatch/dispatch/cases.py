@@ -185,8 +185,8 @@ def _settle_on_spot(session: Session, row, staff: str) -> None:
     for action in ("accept", "handle"):
         row = _transition(session, row, action, actor, note="现场劝导制止" if action == "handle" else None)
     row = _update(session, row, verified_true=True)
-    for action in ("verify", "close"):
-        row = _transition(session, row, action, SYSTEM, note="现场处置完毕,自动核查销号")
+    row = _transition(session, row, "verify", SYSTEM, note="现场处置完毕,自动核查销号")
+    _transition(session, row, "close", SYSTEM, note="现场处置完毕,自动核查销号", outcome="stopped_on_spot")
 
 
 def target_level(channel: str, category: str, category_level: int | None, located_level: int) -> int:
@@ -258,7 +258,8 @@ def assign(session: Session, row, grid_code: str, why: str, action: str = "assig
 
 # -- actions -------------------------------------------------------------------------
 def _transition(session: Session, row, action: str, actor: lifecycle.Actor, note: str | None = None,
-                evidence: list | None = None, public_note: str | None = None, **values):
+                evidence: list | None = None, public_note: str | None = None, outcome: str | None = None,
+                **values):
     from_state, new_state = row.state, lifecycle.next_state(row.state, action)
     now = utcnow()
     if action in ("handle",):
@@ -277,7 +278,7 @@ def _transition(session: Session, row, action: str, actor: lifecycle.Actor, note
              "reopen": "case.reopened", "close": "case.closed", "reject": "case.rejected",
              "refer": "case.referred", "merge": "case.merged", "grant_extension": "case.extended"}.get(action)
     if event:
-        _event(session, row, event, actor, action, on_time=on_time, public_note=public_note)
+        _event(session, row, event, actor, action, on_time=on_time, public_note=public_note, outcome=outcome)
     return row
 
 
@@ -321,7 +322,8 @@ def act(session: Session, case_id: str, action: str, body: dict, who: Identity) 
         public = body.get("public_note")
         if action == "reject" and not public:
             raise ApiError(422, "a rejection explains itself to the reporter", fields={"public_note": ["required"]})
-        row = _transition(session, row, action, actor, note, evidence, public_note=public or "已办结")
+        row = _transition(session, row, action, actor, note, evidence, public_note=public or "已办结",
+                          outcome=body.get("outcome") or ("rectification_ordered" if row.verified_true else None))
         _owe_callback(session, row, public or "已办结", note)
     elif action == "refer":
         target = body.get("referred_to")

@@ -21,6 +21,9 @@ class Action(Schema):
     days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 30))
     into = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=24))
     rectification = fields.Nested(Rectification, load_default=None, allow_none=True)
+    # How a verified case ended (close): rewards' tiers pay by it.
+    outcome = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(
+        ["stopped_on_spot", "rectification_ordered", "fined", "prosecution_referred"]))
 
     @validates_schema
     def _refer(self, data, **_):

@@ -6,6 +6,7 @@ and what depends on dispatch happens when its events arrive.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from datetime import timedelta
 
@@ -119,6 +120,8 @@ def _file(session: Session, data: dict, who: Identity, *, channel: str, reported
         "location": {"lon": lon, "lat": lat, "datum_received": datum, "address": data.get("address"),
                      "outside_district": outside},
         "grid_hint": data.get("grid_hint"), "reporter_named": reporter is not None,
+        "reporter_key": sealing.pseudonym(reporter["phone"]) if reporter else None,
+        "tracking_key": hashlib.sha256(code.encode()).hexdigest(),
         "reported_by": reported_by, "handled_on_spot": values["handled_on_spot"],
         "duplicate_of": values["duplicate_of"], "evidence": list(data.get("evidence") or []),
         "city": city})

@@ -54,3 +54,19 @@ def unseal(blob: bytes | None) -> str | None:
         if known_id.encode() == key_id:
             return AESGCM(key).decrypt(rest[:12], rest[12:], key_id).decode("utf-8")
     raise SealingError(f"no key {key_id.decode(errors='replace')!r} to open this value")
+
+
+def pseudonym(phone: str | None) -> str | None:
+    """A stable, irreversible key for a reporter (HMAC-SHA256 of the phone's digits with a secret).
+
+    Lets rewards count awards per reporter and year without ever holding who it is.
+    The secret is derived from the current sealing key: without it, no phone number can
+    be tested against a pseudonym.
+    """
+    if not phone:
+        return None
+    import hashlib
+    import hmac
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    _, key = _keys()[0]
+    return hmac.new(key, b"reporter-pseudonym:" + digits.encode(), hashlib.sha256).hexdigest()
