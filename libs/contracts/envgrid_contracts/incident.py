@@ -9,6 +9,14 @@ INCIDENT_EVIDENCE_ADDED = "incident.evidence_added"
 INCIDENT_DUPLICATE_LINKED = "incident.duplicate_linked"
 PATROL_RECORDED = "patrol.recorded"
 
+
+def normalise_tracking_code(text: str) -> str:
+    """A tracking code as people type it (lower case, spaces, no dashes, O for 0, I or L for 1),
+    in its one written form XXXX-XXXX-XXXX. Intake issues codes; rewards looks awards up by them."""
+    cleaned = text.upper().replace("-", "").replace(" ", "").replace("O", "0").replace("I", "1").replace("L", "1")
+    return f"{cleaned[:4]}-{cleaned[4:8]}-{cleaned[8:]}" if len(cleaned) == 12 else cleaned
+
+
 CHANNELS = ("patrol", "public_web", "public_hotline", "public_mailbox", "city_platform", "inspection")
 PUBLIC_CHANNELS = ("public_web", "public_hotline", "public_mailbox")
 SEVERITIES = ("low", "normal", "high", "major")

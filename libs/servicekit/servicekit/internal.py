@@ -20,9 +20,11 @@ def service_url(service: str, default_port: int) -> str:
     return os.environ.get(name, f"http://127.0.0.1:{default_port}").rstrip("/")
 
 
-def get_json(settings, base_url: str, path: str, params: dict | None = None, timeout: float = 5.0):
-    """GET base_url + path as `service:<name>` (district-wide read access); the parsed JSON body."""
-    caller = ident.Identity(f"service:{settings.service}", frozenset({"district_ops"}))
+def get_json(settings, base_url: str, path: str, params: dict | None = None, timeout: float = 5.0,
+             as_identity: ident.Identity | None = None):
+    """GET base_url + path as `service:<name>` (district-wide read access), or on behalf of the person
+    making the request (`as_identity`: the other service then checks, and logs, that person)."""
+    caller = as_identity or ident.Identity(f"service:{settings.service}", frozenset({"district_ops"}))
     query = f"?{urllib.parse.urlencode(params)}" if params else ""
     request = urllib.request.Request(f"{base_url}{path}{query}", headers=ident.sign(caller, settings.identity_secret))
     with urllib.request.urlopen(request, timeout=timeout) as response:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from envgrid_contracts.incident import normalise_tracking_code  # noqa: F401 - part of intake's rules
+
 from servicekit.geo import distance_m
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -35,12 +37,6 @@ def new_tracking_code() -> str:
     """12 characters, 60 bits: unguessable, and easy to read out over the phone (XXXX-XXXX-XXXX)."""
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
     return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
-
-
-def normalise_tracking_code(text: str) -> str:
-    """Accept what people type: lower case, spaces, no dashes, O for 0, I/L for 1."""
-    cleaned = text.upper().replace("-", "").replace(" ", "").replace("O", "0").replace("I", "1").replace("L", "1")
-    return f"{cleaned[:4]}-{cleaned[4:8]}-{cleaned[8:]}" if len(cleaned) == 12 else cleaned
 
 
 def new_incident_id(now: datetime) -> str:

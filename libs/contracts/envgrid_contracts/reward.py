@@ -1,0 +1,21 @@
+"""Events of rewards: awards through their workflow, and subsidy payouts paid."""
+from marshmallow import Schema, fields
+
+from servicekit.events import registry
+
+REWARD_EVENTS = ("reward.proposed", "reward.approved", "reward.paid", "reward.cancelled")
+PAYOUT_PAID = "payout.paid"
+
+
+class AwardEvent(Schema):
+    award_id = fields.String(required=True)
+    kind = fields.String(required=True)        # reward | subsidy
+    incident_id = fields.String(allow_none=True, required=True)
+    amount_fen = fields.Integer(required=True, strict=True)
+    state = fields.String(required=True)
+    at = fields.AwareDateTime(required=True)
+
+
+for _event_type in REWARD_EVENTS:
+    registry.register(_event_type, 1)(AwardEvent)
+registry.register(PAYOUT_PAID, 1)(AwardEvent)

@@ -1,0 +1,36 @@
+"""HTTP bodies of rewards."""
+from marshmallow import Schema, fields, validate
+
+
+class Action(Schema):
+    version = fields.Integer(load_default=None, allow_none=True, strict=True)
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=300))
+    blacklist = fields.Boolean(load_default=False)  # claw_back: also blacklist the reporter
+
+
+class Payment(Schema):
+    version = fields.Integer(load_default=None, allow_none=True, strict=True)
+    channel = fields.String(required=True, validate=validate.OneOf(["bank", "wechat_pay", "alipay"]))
+    reference = fields.String(required=True, validate=validate.Regexp(r"^[\w.:/-]{4,100}$",
+                                                                      error="4-100 letters, digits or . _ : / -"))
+
+
+class Budget(Schema):
+    ceiling_fen = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class Purpose(Schema):
+    purpose = fields.String(required=True, validate=validate.Length(min=2, max=200))
+
+
+class ReconLine(Schema):
+    reference = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+class Reconciliation(Schema):
+    lines = fields.List(fields.Nested(ReconLine), required=True, validate=validate.Length(min=1, max=10000))
+
+
+class Format(Schema):
+    format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "xlsx"]))

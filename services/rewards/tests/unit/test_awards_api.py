@@ -1,0 +1,153 @@
+"""Awards through their workflow: proposed from a verified report, reviewed, approved by another
+person within the budget, paid once, clawed back with a reversing entry."""
+import json
+
+from sqlalchemy import select
+
+from servicekit.tables import outbox
+
+API = "/api/v1/rewards"
+
+
+def award_of(client, office, incident_id):
+    items = client.get(f"{API}/queue/to_review", headers=office).get_json()["items"]
+    return next(a for a in items if a["incident_id"] == incident_id)
+
+
+def test_a_verified_public_report_is_proposed_its_tier_amount_and_why(client, verified_report, as_role):
+    verified_report("R1", outcome="fined")
+    office = as_role("rewards_office")
+    award = award_of(client, office, "R1")
+    assert award["amount_fen"] == 100000 and award["amount_yuan"] == "1000.00" and award["tier_version"] == 1
+    assert award["why"] and award["state"] == "proposed" and award["claim_deadline"] is None
+
+
+def test_nothing_for_unverified_non_public_or_duplicate_reports(client, verified_report, as_role, deliver):
+    verified_report("R2", verified=False)
+    verified_report("R3", channel="patrol")
+    verified_report("R4", duplicate_of="R0")
+    assert client.get(f"{API}/queue/to_review", headers=as_role("rewards_office")).get_json()["items"] == []
+
+
+def test_an_anonymous_reporter_has_a_claim_window_and_sees_the_award_with_the_code(client, verified_report,
+                                                                                    as_role):
+    verified_report("R5", code="WXYZ-1234-5678", named=False)
+    office = as_role("rewards_office")
+    assert award_of(client, office, "R5")["claim_deadline"]
+    status = client.get(f"{API}/status/wxyz-1234-5678", headers=as_role("public")).get_json()
+    assert status["award"] is True and status["amount_yuan"] == "1000.00" and status["claim_deadline"]
+    assert client.get(f"{API}/status/0000-0000-0000", headers=as_role("public")).status_code == 404
+
+
+def test_two_people_approve_within_the_budget_and_money_moves_once(client, verified_report, as_role, db):
+    verified_report("R1")
+    clerk, head = as_role("rewards_office", subject="clerk"), as_role("rewards_office", subject="head")
+    award_id = award_of(client, clerk, "R1")["award_id"]
+    assert client.post(f"{API}/awards/{award_id}/approve", headers=clerk, json={}).status_code == 409  # not reviewed
+    assert client.post(f"{API}/awards/{award_id}/review", headers=clerk, json={}).status_code == 200
+    same = client.post(f"{API}/awards/{award_id}/approve", headers=clerk, json={})
+    assert same.status_code == 403 and same.get_json()["error"]["code"] == "same_person"
+    no_budget = client.post(f"{API}/awards/{award_id}/approve", headers=head, json={})
+    assert no_budget.status_code == 409 and no_budget.get_json()["error"]["code"] == "no_budget"
+    year = award_of_any(client, head, award_id)["year"]
+    client.put(f"{API}/budgets/{year}", headers=head, json={"ceiling_fen": 50000})
+    over = client.post(f"{API}/awards/{award_id}/approve", headers=head, json={})
+    assert over.status_code == 409 and over.get_json()["error"]["code"] == "budget_exceeded"
+    assert client.get(f"{API}/budgets/{year}", headers=head).get_json()["available_fen"] == 50000
+
+
+def award_of_any(client, office, award_id):
+    return client.get(f"{API}/awards/{award_id}", headers=office).get_json()
+
+
+def _approved(client, as_role, verified_report, incident_id="R1", ceiling=1_000_000):
+    verified_report(incident_id)
+    clerk, head = as_role("rewards_office", subject="clerk"), as_role("rewards_office", subject="head")
+    award_id = award_of(client, clerk, incident_id)["award_id"]
+    year = award_of_any(client, head, award_id)["year"]
+    client.put(f"{API}/budgets/{year}", headers=head, json={"ceiling_fen": ceiling})
+    client.post(f"{API}/awards/{award_id}/review", headers=clerk, json={})
+    assert client.post(f"{API}/awards/{award_id}/approve", headers=head, json={}).status_code == 200
+    return award_id, year, head
+
+
+def test_a_payment_needs_its_key_and_reference_and_happens_once(client, verified_report, as_role):
+    award_id, year, head = _approved(client, as_role, verified_report)
+    body = {"channel": "wechat_pay", "reference": "WX4200001234"}
+    assert client.post(f"{API}/awards/{award_id}/pay", headers=head, json=body).status_code == 400
+    paid = client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "pay-1"}, json=body)
+    assert paid.status_code == 200 and paid.get_json()["state"] == "paid"
+    replay = client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "pay-1"}, json=body)
+    assert replay.get_json() == paid.get_json() and replay.headers["Idempotent-Replayed"] == "true"
+    again = client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "pay-2"},
+                        json={"channel": "bank", "reference": "BANK-0001"})
+    assert again.status_code == 409
+    balances = client.get(f"{API}/budgets/{year}", headers=head).get_json()
+    assert balances["available_fen"] == 1_000_000 - 100000
+    assert balances["balances"]["paid"] == 100000 and balances["balances"].get("payable", 0) == 0
+
+
+def test_a_false_report_found_later_is_clawed_back_by_reversing_entries(client, verified_report, as_role, db):
+    from rewards.models import blacklist, ledger_entries
+    award_id, year, head = _approved(client, as_role, verified_report)
+    client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "k"},
+                json={"channel": "bank", "reference": "BANK-0002"})
+    back = client.post(f"{API}/awards/{award_id}/claw_back", headers=head,
+                       json={"reason": "复查发现举报不实", "blacklist": True})
+    assert back.status_code == 200 and back.get_json()["state"] == "clawed_back"
+    with db.transaction() as session:
+        kinds = session.execute(select(ledger_entries.c.kind).where(ledger_entries.c.award_id == award_id)
+                                .order_by(ledger_entries.c.at)).scalars().all()
+        assert kinds == ["award_approved", "award_paid", "award_clawed_back"]
+        assert session.execute(select(blacklist.c.reporter_key)).scalars().all() == ["pseudonym-1"]
+    balances = client.get(f"{API}/budgets/{year}", headers=head).get_json()["balances"]
+    assert balances["clawback"] == 100000 and balances["paid"] == 0
+
+
+def test_subsidy_lists_become_payouts_through_the_same_workflow(client, deliver, as_role, db):
+    deliver("assessment.subsidies_published", {
+        "period": "2026-10", "grid_code": "140502001001001", "grade": "合格", "rule_version": 1, "total_fen": 48000,
+        "payees": [{"person_id": "P1", "name": "张伟", "role": "leader", "amount_fen": 24000},
+                   {"person_id": "P3", "name": "刘强", "role": "unit_leader", "amount_fen": 24000}]}, "assessment")
+    clerk, head = as_role("rewards_office", subject="clerk"), as_role("rewards_office", subject="head")
+    queue = client.get(f"{API}/queue/to_review", headers=clerk).get_json()["items"]
+    assert sorted((a["payee"], a["amount_fen"], a["kind"]) for a in queue) == [("刘强", 24000, "subsidy"),
+                                                                              ("张伟", 24000, "subsidy")]
+    award_id, year = queue[0]["award_id"], queue[0]["year"]
+    client.put(f"{API}/budgets/{year}", headers=head, json={"ceiling_fen": 100000})
+    client.post(f"{API}/awards/{award_id}/review", headers=clerk, json={})
+    client.post(f"{API}/awards/{award_id}/approve", headers=head, json={})
+    client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "s1"},
+                json={"channel": "bank", "reference": "BANK-S-1"})
+    with db.transaction() as session:
+        types = session.execute(select(outbox.c.event_type).order_by(outbox.c.id)).scalars().all()
+    assert types.count("reward.proposed") == 2 and "payout.paid" in types and "reward.paid" not in types
+
+
+def test_reconciliation_with_an_unknown_reference_changes_nothing(client, verified_report, as_role, db):
+    from rewards.models import payments
+    award_id, year, head = _approved(client, as_role, verified_report)
+    client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "k"},
+                json={"channel": "bank", "reference": "BANK-0003"})
+    bad = client.post(f"{API}/reconciliation", headers=head, json={"lines": [
+        {"reference": "BANK-0003", "status": "confirmed"}, {"reference": "BANK-9999", "status": "confirmed"}]})
+    assert bad.status_code == 422 and bad.get_json()["error"]["fields"]["lines"][0]["line"] == 3
+    with db.transaction() as session:
+        assert session.execute(select(payments.c.reconciled)).scalar_one() is None
+    good = client.post(f"{API}/reconciliation", headers=head, json={"lines": [
+        {"reference": "BANK-0003", "status": "confirmed"}]})
+    assert good.status_code == 200
+
+
+def test_only_the_reward_office_reaches_the_awards(client, verified_report, as_role):
+    verified_report("R1")
+    for role in ("district_ops", "grid_staff", "public", "admin", "city_platform"):
+        assert client.get(f"{API}/queue/to_review", headers=as_role(role)).status_code == 403, role
+
+
+def test_no_reporter_identity_in_awards_or_events(client, verified_report, as_role, db):
+    verified_report("R1")
+    with db.transaction() as session:
+        payloads = session.execute(select(outbox.c.payload)).scalars().all()
+    assert all("pseudonym-1" not in p for p in payloads)
+    assert json.loads(payloads[0])["data"]["incident_id"] == "R1"
