@@ -36,6 +36,9 @@ class EnvelopeSchema(Schema):
     data = fields.Dict(required=True)
 
 
+_ENVELOPE = EnvelopeSchema()  # schemas keep no state between loads: one instance serves all
+
+
 @dataclass(frozen=True)
 class Envelope:
     type: str
@@ -67,7 +70,7 @@ class Envelope:
             raise ValidationError(f"not JSON: {exc}") from exc
         if not isinstance(payload, dict):
             raise ValidationError("envelope must be a JSON object")
-        loaded = EnvelopeSchema().load(payload)
+        loaded = _ENVELOPE.load(payload)
         return cls(id=str(loaded["id"]), type=loaded["type"], version=loaded["version"],
                    occurred_at=loaded["occurred_at"], producer=loaded["producer"],
                    correlation_id=loaded["correlation_id"], causation_id=loaded["causation_id"],
@@ -77,6 +80,7 @@ class Envelope:
 class EventRegistry:
     def __init__(self):
         self._schemas: dict[tuple[str, int], type[Schema]] = {}
+        self._instances: dict[tuple[str, int, str], Schema] = {}
 
     def register(self, event_type: str, version: int = 1):
         """Class decorator: `@registry.register("grid.created", 1)` on a Schema."""
@@ -97,15 +101,21 @@ class EventRegistry:
     def types(self) -> list[tuple[str, int]]:
         return sorted(self._schemas)
 
+    def _instance(self, event_type: str, version: int, unknown: str) -> Schema:
+        key = (event_type, version, unknown)
+        if key not in self._instances:
+            self._instances[key] = self.schema(event_type, version)(unknown=unknown)
+        return self._instances[key]
+
     def validate_outgoing(self, event_type: str, version: int, data: dict) -> dict:
         """Check a producer's data strictly and return its JSON form."""
-        schema = self.schema(event_type, version)(unknown=RAISE)
+        schema = self._instance(event_type, version, RAISE)
         loaded = schema.load(data)
         return json.loads(json.dumps(schema.dump(loaded), ensure_ascii=False, default=str))
 
     def load(self, envelope: Envelope) -> dict:
         """A consumer's view of the data: validated, unknown fields dropped."""
-        return self.schema(envelope.type, envelope.version)(unknown=EXCLUDE).load(envelope.data)
+        return self._instance(envelope.type, envelope.version, EXCLUDE).load(envelope.data)
 
 
 def new_envelope(event_type: str, data: dict, producer: str, version: int = 1) -> Envelope:

@@ -59,3 +59,14 @@ def test_messages_that_can_never_succeed_go_straight_to_dead_letters(setup, body
     outcome, _ = consumer.process(body, attempt=1)
     assert outcome.action == "dead" and reason in outcome.error
     assert count(db, inbox) == 0
+
+
+def test_a_batch_commits_together_and_a_failing_message_rolls_back_alone(setup):
+    from sampleservice.bootstrap import blocked_jobs, work_log
+    consumer, db = setup
+    with db.transaction() as session:
+        session.execute(insert(blocked_jobs).values(job_id="bad"))
+    outcomes = consumer.process_batch([(work("a"), 1), (work("bad"), 1), (b"{not json", 1), (work("c"), 1)])
+    assert [o.action for o, _ in outcomes] == ["processed", "retry", "dead", "processed"]
+    assert count(db, work_log) == 2 and count(db, inbox) == 2
+    assert count(db, work_log, job_id="bad") == 0
