@@ -60,7 +60,7 @@ def level4_point(base, polygon):
 @pytest.fixture
 def system(broker, pg_databases, processes, tmp_path):
     envs = {s: {**broker.env, "DATABASE_URL": pg_databases.create(s), "RELAY_POLL_MS": "50"}
-            for s in ("grid-registry", "incidents", "dispatch", "gateway")}
+            for s in ("grid-registry", "incidents", "dispatch", "rewards", "gateway")}
     for service, env in envs.items():
         cli(service, env, "migrate")
     cli("grid-registry", envs["grid-registry"], "load-demo")
@@ -74,17 +74,23 @@ def system(broker, pg_databases, processes, tmp_path):
     for service in ("incidents", "dispatch"):
         envs[service].update(REGISTRY_URL=registry_url, SLA_POLICY_FILE=str(policy), SLA_SWEEP_S="0.5",
                              CITY_CALLBACK_SECRET="shared-with-the-city-0001", EVIDENCE_DIR=str(tmp_path / "ev"))
+    envs["rewards"].update(INCIDENTS_URL="http://127.0.0.1:0")  # set below, once incidents listens
     webs = {s: processes.web(s, envs[s], workers=1) for s in ("incidents", "dispatch")}
-    for service in ("incidents", "dispatch"):
+    envs["rewards"]["INCIDENTS_URL"] = f"http://127.0.0.1:{webs['incidents'].port}"
+    webs["rewards"] = processes.web("rewards", envs["rewards"], workers=1)
+    for service in ("incidents", "dispatch", "rewards"):
         processes.worker(service, envs[service])
     keys = tmp_path / "keys.json"
     keys.write_text(json.dumps({"keys": [
         {"sha256": key_digest("ops-key"), "subject": "督办员", "roles": ["district_ops"]},
-        {"sha256": key_digest("city-key"), "subject": "city-platform", "roles": ["city_platform"]}]}))
+        {"sha256": key_digest("city-key"), "subject": "city-platform", "roles": ["city_platform"]},
+        {"sha256": key_digest("clerk-key"), "subject": "奖励办-经办", "roles": ["rewards_office"]},
+        {"sha256": key_digest("head-key"), "subject": "奖励办-负责人", "roles": ["rewards_office"]}]}))
     gateway = processes.web("gateway", {**envs["gateway"], "GATEWAY_API_KEYS_FILE": str(keys),
                                         "UPSTREAM_GRID_REGISTRY_URL": registry_url,
                                         "UPSTREAM_INCIDENTS_URL": f"http://127.0.0.1:{webs['incidents'].port}",
-                                        "UPSTREAM_DISPATCH_URL": f"http://127.0.0.1:{webs['dispatch'].port}"},
+                                        "UPSTREAM_DISPATCH_URL": f"http://127.0.0.1:{webs['dispatch'].port}",
+                                        "UPSTREAM_REWARDS_URL": f"http://127.0.0.1:{webs['rewards'].port}"},
                             workers=1)
     base = f"http://127.0.0.1:{gateway.port}/api/v1"
     # A point inside some level-4 grid of the demo district.
@@ -96,7 +102,7 @@ def system(broker, pg_databases, processes, tmp_path):
         "channel": "public_web", "category": "catering_fumes", "description": "探测", "address": "x"}
         ).json().get("needs_operator") is False, 30, message="intake's category copy")
     return {"base": base, "grid": grid, "point": (point.x, point.y), "ops": {"X-API-Key": "ops-key"},
-            "city": {"X-API-Key": "city-key"}}
+            "city": {"X-API-Key": "city-key"}, "clerk": {"X-API-Key": "clerk-key"}, "head": {"X-API-Key": "head-key"}}
 
 
 def case_for(base, ops, incident_id):
@@ -140,6 +146,28 @@ def test_a_public_report_climbs_to_the_district_by_breaches_alone_and_the_report
     page = wait_until(answered, 30, message="the reporter's answer")
     assert page["answer"].startswith("经核查属实")
     assert requests.get(f"{base}/dispatch/cases/{case_id}/chain", headers=ops).json()["intact"] is True
+
+    # The reward office: the report was verified true, so its reporter is proposed an award;
+    # reviewed by one person, approved by another, paid once; the identity read for the payment.
+    clerk, head = system["clerk"], system["head"]
+    award = wait_until(lambda: requests.get(f"{base}/rewards/queue/to_review", headers=clerk).json()["items"], 30,
+                       message="the proposed award")[0]
+    assert award["incident_id"] == filed["incident_id"] and award["amount_fen"] == 50000  # rectification: 500 yuan
+    assert requests.put(f"{base}/rewards/budgets/{award['year']}", headers=head,
+                        json={"ceiling_fen": 5_000_000}).status_code == 201
+    assert requests.post(f"{base}/rewards/awards/{award['award_id']}/review", headers=clerk, json={}).ok
+    assert requests.post(f"{base}/rewards/awards/{award['award_id']}/approve", headers=clerk,
+                         json={}).status_code == 403  # the two-person rule
+    assert requests.post(f"{base}/rewards/awards/{award['award_id']}/approve", headers=head, json={}).ok
+    who = requests.get(f"{base}/rewards/awards/{award['award_id']}/reporter", headers=head,
+                       params={"purpose": "发放举报奖励"}).json()
+    assert (who["name"], who["phone"]) == ("李娜", "13800000001")
+    paid = requests.post(f"{base}/rewards/awards/{award['award_id']}/pay",
+                         headers={**head, "Idempotency-Key": "e2e-pay-1"},
+                         json={"channel": "wechat_pay", "reference": "WX-E2E-0001"})
+    assert paid.status_code == 200 and paid.json()["state"] == "paid"
+    status = requests.get(f"{base}/rewards/status/{filed['tracking_code']}").json()
+    assert status["award"] is True and status["state"] == "paid"
 
 
 def test_a_city_instruction_is_closed_and_the_signed_callback_arrives_once(system, city_endpoint):
