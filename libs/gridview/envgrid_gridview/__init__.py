@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from envgrid_contracts.grid import GRID_CREATED, GRID_RETIRED, GRID_UPDATED, MEMBER_ASSIGNED, MEMBER_REMOVED
 from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, func, insert, select, update
@@ -21,6 +22,10 @@ from servicekit.internal import get_json, service_url
 log = logging.getLogger(__name__)
 
 GRID_FIELDS = ("name", "level", "parent_code", "kind", "status", "version")
+
+# The read model's own Alembic branch ("gridview"): a service using it lists this folder in
+# its ServiceSpec.extra_migrations, so the two tables are migrated once, from here.
+MIGRATIONS = Path(__file__).parent / "migrations" / "versions"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ def alembic_config(spec: ServiceSpec, settings: Settings | None = None) -> Confi
     settings = settings or load_settings(spec.name)
     config = Config()
     config.set_main_option("script_location", str(KIT_MIGRATIONS))
-    config.set_main_option("version_locations", f"{spec.migrations / 'versions'} {KIT_VERSIONS}")
+    folders = [spec.migrations / "versions", KIT_VERSIONS, *spec.extra_migrations]
+    config.set_main_option("version_locations", " ".join(str(f) for f in folders))
     config.set_main_option("path_separator", "space")
     config.attributes["envgrid_spec"] = spec
     config.attributes["envgrid_settings"] = settings

@@ -38,6 +38,8 @@ class ServiceSpec:
     # Run by `migrate` after the schema is at head, in one transaction: seeds reference data.
     # Must be idempotent (it runs on every deploy).
     seed: Callable | None = None
+    # Alembic version folders of libraries whose tables the service has (envgrid_gridview).
+    extra_migrations: tuple[Path, ...] = ()
     # Extra subcommands of the service's CLI: name -> Command.
     commands: dict[str, "Command"] = field(default_factory=dict)
 

@@ -2,6 +2,8 @@
 import os
 from pathlib import Path
 
+from envgrid_gridview import MIGRATIONS as GRIDVIEW_MIGRATIONS
+
 from servicekit.spec import ServiceSpec, Timer
 
 from . import api, cases, grid_view, handlers, models, notify, timers
@@ -10,6 +12,7 @@ SPEC = ServiceSpec(
     name="dispatch",
     migrations=Path(__file__).parent / "migrations",
     metadata=models.metadata,
+    extra_migrations=(GRIDVIEW_MIGRATIONS,),
     blueprints=(api.bp,),
     handlers=dict(handlers.HANDLERS),
     timers=(

@@ -55,19 +55,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('period', 'grid_code', 'flag', name='uq_flag_once')
     )
-    op.create_table('grid_members',
-    sa.Column('membership_id', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('grid_code', sa.String(length=19), nullable=False),
-    sa.Column('person_id', sa.String(length=40), nullable=False),
-    sa.Column('name', sa.String(length=50), nullable=False),
-    sa.Column('phone', sa.String(length=20), nullable=False),
-    sa.Column('role', sa.String(length=30), nullable=False),
-    sa.Column('leads', sa.Boolean(), nullable=False),
-    sa.Column('removed', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('membership_id')
-    )
-    with op.batch_alter_table('grid_members', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_grid_members_grid_code'), ['grid_code'], unique=False)
 
     op.create_table('grid_metrics',
     sa.Column('grid_code', sa.String(length=19), nullable=False),
@@ -87,18 +74,6 @@ def upgrade() -> None:
     sa.Column('updated_at', servicekit.tables.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('grid_code', 'month')
     )
-    op.create_table('grid_view',
-    sa.Column('code', sa.String(length=19), nullable=False),
-    sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('level', sa.Integer(), nullable=False),
-    sa.Column('parent_code', sa.String(length=19), nullable=True),
-    sa.Column('kind', sa.String(length=40), nullable=False),
-    sa.Column('status', sa.String(length=10), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('code')
-    )
-    with op.batch_alter_table('grid_view', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_grid_view_parent_code'), ['parent_code'], unique=False)
 
     op.create_table('inspections',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -205,15 +180,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_inspections_inspected_grid'))
 
     op.drop_table('inspections')
-    with op.batch_alter_table('grid_view', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_grid_view_parent_code'))
-
-    op.drop_table('grid_view')
     op.drop_table('grid_metrics')
-    with op.batch_alter_table('grid_members', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_grid_members_grid_code'))
-
-    op.drop_table('grid_members')
     op.drop_table('flags')
     op.drop_table('closed_periods')
     with op.batch_alter_table('case_view', schema=None) as batch_op:

@@ -10,8 +10,8 @@ from alembic import op
 import servicekit.tables  # noqa: F401 - autogenerate renders UtcDateTime by its full path
 
 revision = 'dispatch_0002'
-down_revision = 'dispatch_0001'
-branch_labels = None
+down_revision = None
+branch_labels = ('dispatch',)
 depends_on = None
 
 

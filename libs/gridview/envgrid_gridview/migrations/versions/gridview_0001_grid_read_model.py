@@ -1,6 +1,6 @@
-"""grid read model
+"""envgrid_gridview: the grid read model (grid_view, grid_members)
 
-Revision ID: dispatch_0001
+Revision ID: gridview_0001
 Revises: 
 Create Date: 2026-11-28 17:23:08.992622
 """
@@ -9,9 +9,9 @@ from alembic import op
 
 import servicekit.tables  # noqa: F401 - autogenerate renders UtcDateTime by its full path
 
-revision = 'dispatch_0001'
+revision = 'gridview_0001'
 down_revision = None
-branch_labels = ('dispatch',)
+branch_labels = ('gridview',)
 depends_on = None
 
 
