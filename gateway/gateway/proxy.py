@@ -155,6 +155,8 @@ def forward(_rest):
     if found is None:
         raise ApiError(404, "no service answers this path")
     route, upstream_path = found
+    if route.max_body_bytes is not None:
+        request.max_content_length = route.max_body_bytes  # streamed through, so no memory is at stake
     who, kind = authenticate()
     g.caller = who
     authorise(who, kind)

@@ -13,6 +13,7 @@ class Route:
     service: str
     upstream_prefix: str  # what replaces `prefix` on the way to the service
     timeout_s: float = 10.0
+    max_body_bytes: int | None = None  # None: the gateway's MAX_BODY_BYTES
 
 
 # Services mount their APIs under /api/v1/<area>/ themselves, so those paths pass unchanged;
@@ -25,7 +26,9 @@ def _timeout(service: str, default: float) -> float:
 ROUTES: tuple[Route, ...] = (
     Route("/api/v1/registry/", "grid-registry", "/api/v1/registry/", _timeout("grid-registry", 10)),
     # Evidence uploads and downloads stream large files: a longer read timeout.
-    Route("/api/v1/incidents/evidence", "incidents", "/api/v1/incidents/evidence", _timeout("evidence", 120)),
+    Route("/api/v1/incidents/evidence", "incidents", "/api/v1/incidents/evidence", _timeout("evidence", 120),
+          # a video up to the service's own limit (200 MiB) plus the multipart envelope
+          max_body_bytes=int(os.environ.get("GATEWAY_MAX_UPLOAD_BYTES", 210 * 1024 * 1024))),
     Route("/api/v1/incidents/", "incidents", "/api/v1/incidents/", _timeout("incidents", 10)),
     Route("/api/v1/dispatch/", "dispatch", "/api/v1/dispatch/", _timeout("dispatch", 10)),
     Route("/api/v1/assessment/", "assessment", "/api/v1/assessment/", _timeout("assessment", 10)),

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def front(broker, pg_databases, processes, tmp_path):
-    env = {**broker.env, "DATABASE_URL": pg_databases.create("incidents")}
+    env = {**broker.env, "DATABASE_URL": pg_databases.create("incidents"), "EVIDENCE_DIR": str(tmp_path / "evidence")}
     gateway_env = {"DATABASE_URL": pg_databases.create("gateway")}
     for service, service_env in (("incidents", env), ("gateway", gateway_env)):
         subprocess.run([os.path.join(os.path.dirname(sys.executable), f"envgrid-{service}"), "migrate"],
@@ -75,3 +75,20 @@ def test_a_service_that_is_down_is_a_fast_json_503(front):
 def test_unknown_paths_are_json_404(front):
     response = requests.get(f"{front}/api/v1/nothing-here/x")
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_a_large_evidence_upload_streams_through_the_gateway_byte_for_byte(front):
+    """Bigger than the gateway's default body limit (1 MiB): the evidence route allows uploads."""
+    import hashlib
+    import io
+    from PIL import Image
+    buffer = io.BytesIO()
+    Image.effect_noise((2000, 1500), 80).convert("RGB").save(buffer, "PNG")
+    content = buffer.getvalue()
+    assert len(content) > 2 * 1024 * 1024
+    uploaded = requests.post(f"{front}/api/v1/incidents/evidence", files={"file": ("现场.png", content, "image/png")})
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["evidence_id"] == hashlib.sha256(content).hexdigest()
+    back = requests.get(f"{front}/api/v1/incidents/evidence/{uploaded.json()['evidence_id']}",
+                        headers={"X-API-Key": "ops-key"})
+    assert back.status_code == 200 and back.content == content
