@@ -21,6 +21,7 @@ ROUTES = (
     ('dispatch', 'GET', '/api/v1/dispatch/cases/<case_id>', ('admin', 'district_ops', 'grid_staff')),
     ('dispatch', 'GET', '/api/v1/dispatch/cases/<case_id>/chain', ('admin', 'district_ops', 'grid_staff')),
     ('dispatch', 'GET', '/api/v1/dispatch/counts', ('admin', 'district_ops')),
+    ('dispatch', 'GET', '/api/v1/dispatch/orders', ('admin', 'city_platform', 'district_ops', 'grid_staff')),
     ('dispatch', 'GET', '/api/v1/dispatch/orders/<order_id>', ('admin', 'city_platform', 'district_ops', 'grid_staff')),
     ('dispatch', 'GET', '/api/v1/dispatch/queue', ('admin', 'district_ops', 'grid_staff')),
     ('dispatch', 'GET', '/api/v1/dispatch/rectifications', ('admin', 'district_ops', 'grid_staff')),

@@ -198,3 +198,24 @@ def test_a_city_instruction_is_closed_and_the_signed_callback_arrives_once(syste
     expected = "sha256=" + hmac.new(b"shared-with-the-city-0001", body, hashlib.sha256).hexdigest()
     assert headers["X-EnvGrid-Signature"] == expected
     assert json.loads(body)["reference"] == "JC-E2E-0001"
+
+
+def test_an_emergency_order_reaches_all_eight_towns_and_they_acknowledge(system):
+    base, ops = system["base"], system["ops"]
+    now = datetime.now(timezone.utc)
+    order = {"reference": "JC-ORDER-E2E", "kind": "emergency_order", "description": "启动重污染天气橙色预警",
+             "address": "全区", "details": {"alert_level": "orange", "order_kind": "heavy_pollution",
+                                          "window_start": now.isoformat(),
+                                          "window_end": (now + timedelta(days=2)).isoformat(),
+                                          "measures": ["工地停止土石方作业", "重型柴油车绕行"]}}
+    assert requests.post(f"{base}/incidents/city-instructions", json=order, headers=system["city"]).status_code == 201
+    issued = wait_until(lambda: requests.get(f"{base}/dispatch/orders", headers=ops).json()["items"], 30,
+                        message="the order")[0]
+    assert issued["targets"] == 8 and issued["alert_level"] == "orange"
+    detail = requests.get(f"{base}/dispatch/orders/{issued['order_id']}", headers=ops).json()
+    assert [t["grid_name"] for t in detail["tasks"]] == ["东街街道", "西街街道", "南街街道", "北街街道", "矿区街道",
+                                                         "钟家庄街道", "西上庄街道", "北石店镇"]
+    first = detail["tasks"][0]["grid_code"]
+    answer = requests.post(f"{base}/dispatch/orders/{issued['order_id']}/tasks/{first}/acknowledge", headers=ops,
+                           json={"measures": "已通知辖区工地停工"})
+    assert answer.status_code == 200 and (answer.json()["acknowledged"], answer.json()["reported"]) == (1, 1)

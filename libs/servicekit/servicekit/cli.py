@@ -36,6 +36,13 @@ def make_cli(spec: ServiceSpec):
             from .migrate import upgrade
             upgrade(spec, settings)
             print(f"{spec.name}: database at head")
+            if spec.uses_broker:
+                from .worker import declare_queues
+                try:
+                    declare_queues(spec, settings)
+                    print(f"{spec.name}: queues declared")
+                except Exception as exc:  # the broker may come later: the worker declares them again
+                    print(f"{spec.name}: queues not declared now ({type(exc).__name__}); the worker will")
         elif args.command == "check-migrations":
             from .migrate import check
             check(spec, settings)

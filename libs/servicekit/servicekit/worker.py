@@ -102,6 +102,24 @@ class Worker:
         self.db.dispose()
 
 
+def declare_queues(spec: ServiceSpec, settings: Settings) -> None:
+    """Declare the service's queues and bindings (run by `migrate`, before any worker starts).
+
+    Events published before a consumer's queue exists would go to the unrouted queue,
+    not to it; declaring at deploy time means a service that has never run yet still
+    receives everything published after its deployment.
+    """
+    import pika
+
+    from . import topology
+    from .publisher import connection_parameters
+    connection = pika.BlockingConnection(connection_parameters(settings.amqp_url, name=f"{spec.name}-declare"))
+    try:
+        topology.declare_consumer_queues(connection.channel(), settings, {PROBE_SENT, *spec.handlers})
+    finally:
+        connection.close()
+
+
 def run_worker(spec: ServiceSpec) -> None:
     settings = load_settings(spec.name)
     configure_logging(spec.name, settings.log_level)

@@ -74,6 +74,13 @@ def case_counts():
     return jsonify(cases.counts(request_session()))
 
 
+@bp.get("/orders")
+@doc(tags=["dispatch: orders"])
+@require_roles(*ACTORS, "city_platform")
+def list_orders():
+    return jsonify(items=orders.recent(request_session()))
+
+
 @bp.get("/orders/<order_id>")
 @doc(tags=["dispatch: emergency orders"])
 @require_roles(*ACTORS, "city_platform")

@@ -100,3 +100,9 @@ def progress(session: Session, order_id: str) -> dict:
                        "acknowledged_by": t.acknowledged_by, "measures": t.measures,
                        "measures_reported_at": t.measures_reported_at.isoformat() if t.measures_reported_at else None}
                       for t in tasks]}
+
+
+def recent(session: Session, limit: int = 50) -> list[dict]:
+    """The latest orders with their progress: who acknowledged, who reported, at a glance."""
+    ids = session.execute(select(orders.c.order_id).order_by(orders.c.created_at.desc()).limit(limit)).scalars().all()
+    return [{k: v for k, v in progress(session, order_id).items() if k != "tasks"} for order_id in ids]
