@@ -29,3 +29,15 @@ def get_json(settings, base_url: str, path: str, params: dict | None = None, tim
     request = urllib.request.Request(f"{base_url}{path}{query}", headers=ident.sign(caller, settings.identity_secret))
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.load(response)
+
+
+def post_json(settings, base_url: str, path: str, body: dict, timeout: float = 5.0,
+              as_identity: ident.Identity | None = None):
+    """POST JSON to another service, signed as this service or on behalf of `as_identity`."""
+    caller = as_identity or ident.Identity(f"service:{settings.service}", frozenset({"district_ops"}))
+    request = urllib.request.Request(f"{base_url}{path}", method="POST",
+                                     data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                                     headers={"Content-Type": "application/json",
+                                              **ident.sign(caller, settings.identity_secret)})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.load(response)

@@ -59,6 +59,13 @@ def show_reporter(incident_id):
     return write(intake.reporter_identity, incident_id, current_identity(), purpose)
 
 
+@bp.post("/reports/<incident_id>/reporter")
+@doc(body=schemas.Claimant, tags=["incidents: reporters"])
+@require_roles("rewards_office")
+def record_claimant(incident_id):
+    return write(intake.record_claimant, incident_id, json_body(schemas.Claimant()), current_identity())
+
+
 @bp.post("/city-instructions")
 @doc(body=schemas.CityInstructionCreate, status=201, tags=["incidents: city instructions"])
 @require_roles("city_platform")

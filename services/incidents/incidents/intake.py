@@ -310,3 +310,27 @@ def apply_case_event(session: Session, envelope, data: dict) -> None:
         if status != row.status or note:
             session.execute(insert(report_updates).values(incident_id=incident_id, status=status, note=note,
                                                           at=data["at"]))
+
+
+def record_claimant(session: Session, incident_id: str, data: dict, who: Identity) -> dict:
+    """An anonymous public reporter claims a reward in person: the office records who they are.
+
+    Only with the report's own tracking code, only for a report filed without a name, only by
+    the reward office; the identity is sealed like any other and the recording is logged.
+    Returns the reporter's pseudonym, which is all rewards keeps.
+    """
+    if not who.has_any("rewards_office"):
+        raise ApiError(403, "claims are recorded by the reward office")
+    row = _get(session, incident_id)
+    if domain.normalise_tracking_code(data["tracking_code"]) != row.tracking_code:
+        raise ApiError(403, "the tracking code does not match this report")
+    if row.channel not in PUBLIC_CHANNELS:
+        raise ApiError(422, "only public reports are rewarded", fields={"incident_id": ["not a public report"]})
+    if row.reporter_name_sealed is not None:
+        raise ApiError(409, "this report already names its reporter")
+    session.execute(update(reports).where(reports.c.incident_id == incident_id).values(
+        reporter_name_sealed=sealing.seal(data["name"]), reporter_phone_sealed=sealing.seal(data["phone"]),
+        updated_at=utcnow()))
+    session.execute(insert(reporter_access_log).values(incident_id=incident_id, viewer=who.subject,
+                                                       purpose=f"认领登记: {data['purpose']}", at=utcnow()))
+    return {"incident_id": incident_id, "reporter_key": sealing.pseudonym(data["phone"])}

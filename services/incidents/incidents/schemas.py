@@ -181,3 +181,10 @@ class AccessPurpose(Schema):
 
 class AttachEvidence(Schema):
     evidence_id = fields.String(required=True, validate=_SHA256)
+
+
+class Claimant(Schema):
+    tracking_code = fields.String(required=True, validate=validate.Length(min=12, max=20))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    phone = fields.String(required=True, validate=_PHONE)
+    purpose = fields.String(required=True, validate=validate.Length(min=2, max=200))

@@ -49,6 +49,13 @@ def pay(award_id):
     return write(awards.act, award_id, "pay", body, current_identity())
 
 
+@bp.post("/awards/<award_id>/claim")
+@doc(body=schemas.Claim, tags=["rewards: office"])
+@require_roles(*OFFICE)
+def claim(award_id):
+    return write(awards.claim, award_id, json_body(schemas.Claim()), current_identity(), runtime().settings)
+
+
 @bp.post("/awards/<award_id>/<action>")
 @doc(body=schemas.Action, tags=["rewards: office"])
 @require_roles(*OFFICE)

@@ -324,3 +324,34 @@ def reporter_identity(session: Session, award_id: str, purpose: str, who: Identi
     except OSError:
         raise ApiError(503, "incidents is unavailable; try again shortly", code="upstream_unavailable") from None
     return {"award_id": award_id, "name": person.get("name"), "phone": person.get("phone")}
+
+
+def claim(session: Session, award_id: str, data: dict, who: Identity, settings) -> dict:
+    """An anonymous reporter claims in person within the window: identity recorded by incidents,
+    the award keeps only the pseudonym; the yearly cap is checked now that the reporter is known."""
+    import urllib.error
+
+    from servicekit.internal import post_json, service_url
+    row = _get(session, award_id)
+    if row.kind != "reward" or not row.payee_ref.startswith("unclaimed:"):
+        raise ApiError(409, "this award is not waiting for a claim")
+    if row.claim_deadline is not None and domain.expired(row.claim_deadline, utcnow()):
+        raise ApiError(409, "the claim window has closed", code="claim_expired")
+    try:
+        answer = post_json(settings, service_url("incidents", 8002),
+                           f"/api/v1/incidents/reports/{row.incident_id}/reporter", data, as_identity=who)
+    except urllib.error.HTTPError as exc:
+        raise ApiError(exc.code if exc.code in (403, 409, 422) else 502,
+                       f"incidents refused the claim ({exc.code})") from None
+    except OSError:
+        raise ApiError(503, "incidents is unavailable; try again shortly", code="upstream_unavailable") from None
+    key = answer["reporter_key"]
+    table = tiers(session)
+    room = table.cap_per_reporter_year_fen - _paid_this_year(session, key, row.year)
+    if room <= 0:
+        raise ApiError(409, "this reporter's yearly cap is reached", code="yearly_cap")
+    amount = min(row.amount_fen, room)
+    why = list(row.why) + ([f"认领时按年度上限调整为 {domain.yuan(amount)} 元"] if amount < row.amount_fen else [])
+    session.execute(update(awards).where(awards.c.award_id == award_id, awards.c.version == row.version).values(
+        payee_ref=key, amount_fen=amount, why=why, note="已认领", version=row.version + 1))
+    return view(session, _get(session, award_id))

@@ -34,3 +34,11 @@ class Reconciliation(Schema):
 
 class Format(Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(["csv", "xlsx"]))
+
+
+class Claim(Schema):
+    tracking_code = fields.String(required=True, validate=validate.Length(min=12, max=20))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    phone = fields.String(required=True, validate=validate.Regexp(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$",
+                                                                   error="not a phone number"))
+    purpose = fields.String(load_default="匿名举报人认领奖励", validate=validate.Length(min=2, max=200))
