@@ -125,3 +125,17 @@ def transfer_records():
         return jsonify(items=[dict(zip(ledgers.TRANSFER_HEADERS, [str(v) if v is not None else None for v in r]))
                               for r in rows])
     return table_response(params["format"], "移送记录", ledgers.TRANSFER_HEADERS, rows, title="移送记录")
+
+
+@bp.get("/assignment-rules")
+@doc(tags=["dispatch: rules"])
+@require_roles(*ACTORS)
+def assignment_rules():
+    return jsonify(items=cases.list_rules(request_session()))
+
+
+@bp.put("/assignment-rules")
+@doc(body=schemas.AssignmentRule, tags=["dispatch: rules"])
+@require_roles(*OFFICE)
+def set_assignment_rule():
+    return write(cases.set_rule, json_body(schemas.AssignmentRule()))

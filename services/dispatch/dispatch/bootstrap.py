@@ -15,6 +15,7 @@ SPEC = ServiceSpec(
     extra_migrations=(GRIDVIEW_MIGRATIONS,),
     blueprints=(api.bp,),
     handlers=dict(handlers.HANDLERS),
+    seed=cases.seed,
     timers=(
         Timer("grid-view-bootstrap", 60.0, grid_view.GRIDS.bootstrap),
         Timer("categories", 300.0, timers.refresh_categories),

@@ -24,8 +24,8 @@ from servicekit.tables import utcnow
 from . import chain, ledgers, lifecycle, notify, orders, sla
 from .grid_view import chain as grid_chain
 from .grid_view import leaders
-from .models import (calendar_overrides, callbacks, case_history, case_incidents, case_timers, cases, categories,
-                     digests)
+from .models import (assignment_rules, calendar_overrides, callbacks, case_history, case_incidents, case_timers,
+                     cases, categories, digests)
 from .publishing import OUTBOX
 
 log = logging.getLogger(__name__)
@@ -38,10 +38,10 @@ SYSTEM = lifecycle.Actor("system", frozenset({"district_ops"}), ())
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 LEVEL_BY_CODE_LENGTH = {6: 1, 9: 2, 12: 3, 15: 4, 19: 5}
 
-# The level that first handles a report, by channel and category, when not the deepest
-# grid holding its position (public reports and patrol finds: level 4 or the level-5 point).
-FIRST_LEVEL = {("city_platform", "air_quality_exceedance"): 2, ("city_platform", "prominent_problem"): 2,
-               ("city_platform", "emergency_order"): 1, ("inspection", None): 3}
+# The district's starting rules (seeded into assignment_rules, then edited as data): the level
+# that first handles a report, when not the deepest grid holding its position.
+DEFAULT_ASSIGNMENT_RULES = [("city_platform", "air_quality_exceedance", 2), ("city_platform", "prominent_problem", 2),
+                            ("city_platform", "emergency_order", 1), ("inspection", "*", 3)]
 
 
 # -- helpers ---------------------------------------------------------------------
@@ -189,14 +189,15 @@ def _settle_on_spot(session: Session, row, staff: str) -> None:
     _transition(session, row, "close", SYSTEM, note="现场处置完毕,自动核查销号", outcome="stopped_on_spot")
 
 
-def target_level(channel: str, category: str, category_level: int | None, located_level: int) -> int:
+def target_level(channel: str, category: str, category_level: int | None, located_level: int,
+                 rules: dict[tuple[str, str], int]) -> int:
     """The level of the first responsible grid (never deeper than where the report was located).
 
-    By the rules of FIRST_LEVEL for the channel and category; else the category's own
-    first level when the district set it above level 4 (black-smoke vehicles: level 2);
-    else the deepest grid holding the position (level 4, or the level-5 point).
+    By the district's assignment rules for the channel and category (or "*"); else the
+    category's own first level when the district set it above level 4 (black-smoke
+    vehicles: level 2); else the deepest grid holding the position (level 4, or the point).
     """
-    level = FIRST_LEVEL.get((channel, category)) or FIRST_LEVEL.get((channel, None))
+    level = rules.get((channel, category)) or rules.get((channel, "*"))
     if level is None:
         level = category_level if category_level is not None and category_level < 4 else located_level
     return min(level, located_level)
@@ -232,7 +233,8 @@ def locate(session: Session, row, grid_hint: str | None) -> tuple[str, str] | No
         return DISTRICT, "no position: the district decides"
     category_level = session.execute(select(categories.c.first_level).where(
         categories.c.code == row.category)).scalar_one_or_none()
-    level = target_level(row.channel, row.category, category_level, len(chain_codes))
+    rules = {(r.channel, r.category): r.level for r in session.execute(select(assignment_rules)).all()}
+    level = target_level(row.channel, row.category, category_level, len(chain_codes), rules)
     return chain_codes[level - 1], f"level {level} by channel and category"
 
 
@@ -474,3 +476,28 @@ def supervision_digest(settings, db) -> None:
         if rows:
             lines = [f"{code}: {n} 件" for code, n in rows]
             notify.queue(session, "supervision_office", f"【定期督办】{today.isoformat()} 在办案件\n" + "\n".join(lines[:200]))
+
+
+def seed(session: Session) -> None:
+    """The default assignment rules, once (run by `migrate`)."""
+    if session.execute(select(func.count()).select_from(assignment_rules)).scalar_one() == 0:
+        session.execute(insert(assignment_rules), [{"channel": c, "category": k, "level": lvl}
+                                                   for c, k, lvl in DEFAULT_ASSIGNMENT_RULES])
+
+
+def list_rules(session: Session) -> list[dict]:
+    return [{"channel": r.channel, "category": r.category, "level": r.level}
+            for r in session.execute(select(assignment_rules).order_by(assignment_rules.c.channel,
+                                                                       assignment_rules.c.category)).all()]
+
+
+def set_rule(session: Session, data: dict) -> dict:
+    key = (assignment_rules.c.channel == data["channel"]) & (assignment_rules.c.category == data["category"])
+    if data.get("level") is None:
+        session.execute(assignment_rules.delete().where(key))
+    elif session.execute(select(assignment_rules.c.level).where(key)).first() is None:
+        session.execute(insert(assignment_rules).values(channel=data["channel"], category=data["category"],
+                                                        level=data["level"]))
+    else:
+        session.execute(update(assignment_rules).where(key).values(level=data["level"]))
+    return {"items": list_rules(session)}

@@ -186,3 +186,13 @@ digests = Table(
     Column("sent_at", UtcDateTime, nullable=False),
     Column("grids", Integer, nullable=False),
 )
+
+# Which level first handles a report, by channel and category ("*" = any category): data the
+# district edits. Without a matching rule: the category's own first level if above 4, else the
+# deepest grid holding the position (level 4, or the level-5 point).
+assignment_rules = Table(
+    "assignment_rules", metadata,
+    Column("channel", String(20), primary_key=True),
+    Column("category", String(40), primary_key=True),
+    Column("level", Integer, nullable=False),
+)

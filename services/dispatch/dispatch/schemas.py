@@ -59,3 +59,10 @@ class LedgerQuery(Schema):
 class Acknowledgement(Schema):
     measures = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=2000))
     evidence = fields.List(fields.String(validate=_SHA256), load_default=list, validate=validate.Length(max=20))
+
+
+class AssignmentRule(Schema):
+    channel = fields.String(required=True, validate=validate.OneOf(
+        ["patrol", "public_web", "public_hotline", "public_mailbox", "city_platform", "inspection"]))
+    category = fields.String(required=True, validate=validate.Regexp(r"^(\*|[a-z][a-z0-9_]{1,39})$"))
+    level = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 5))  # None removes it

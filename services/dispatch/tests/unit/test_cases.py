@@ -171,3 +171,18 @@ def test_a_report_delivered_again_as_a_new_event_opens_no_second_case(db, report
     report(incident_id=incident_id)
     with db.transaction() as session:
         assert len(session.execute(select(cases.c.case_id)).all()) == 1
+
+
+def test_the_first_level_is_data_the_district_edits(db, report, registry_locate, client, as_role):
+    ops = as_role("district_ops")
+    rules = client.get(f"{API}/assignment-rules", headers=ops).get_json()["items"]
+    assert {"channel": "inspection", "category": "*", "level": 3} in rules
+    changed = client.put(f"{API}/assignment-rules", headers=ops,
+                         json={"channel": "public_web", "category": "catering_fumes", "level": 3})
+    assert changed.status_code == 200
+    case_id = case_of(db, report())
+    assert client.get(f"{API}/cases/{case_id}", headers=ops).get_json()["level"] == 3
+    bad = client.put(f"{API}/assignment-rules", headers=ops, json={"channel": "wechat", "category": "*", "level": 3})
+    assert bad.status_code == 422
+    assert client.put(f"{API}/assignment-rules", headers=as_role("grid_staff", grids=["140502"]),
+                      json={"channel": "public_web", "category": "*", "level": 2}).status_code == 403
