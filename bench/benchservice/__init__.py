@@ -1,0 +1,1 @@
+"""A minimal service used only by the benchmarks in bench/: one event, one handler, one table."""

@@ -1,0 +1,3 @@
+from servicekit.migrate import run_env
+
+run_env()
