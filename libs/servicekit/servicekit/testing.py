@@ -199,6 +199,20 @@ def broker(amqp_url):
     namespace.cleanup(KNOWN_SERVICES)
 
 
+# -- identities -------------------------------------------------------------
+def signed_as(*roles: str, grids=(), subject: str = "tester", secret: str | None = None) -> dict[str, str]:
+    """Headers of a gateway-signed identity (the development secret unless one is given)."""
+    from . import identity
+    from .config import DEV_IDENTITY_SECRET
+    return identity.sign(identity.Identity(subject, frozenset(roles), tuple(grids)), secret or DEV_IDENTITY_SECRET)
+
+
+@pytest.fixture
+def as_role():
+    """as_role("grid_staff", grids=["140502001"], subject="staff-1") → signed identity headers."""
+    return signed_as
+
+
 # -- processes ------------------------------------------------------------
 @dataclass
 class Proc:

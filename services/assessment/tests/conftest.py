@@ -2,7 +2,6 @@
 import pytest
 from sqlalchemy import insert
 
-from servicekit import identity as ident
 from servicekit.config import load_settings
 from servicekit.db import Database
 from servicekit.migrate import upgrade
@@ -16,9 +15,6 @@ PEOPLE = [(1, "140502001001001", "P1", "张伟", "leader"), (2, "140502001001002
           (3, "1405020010010010001", "P3", "刘强", "unit_leader"), (4, "140502001001001", "P4", "王芳", "grid_member")]
 
 
-def sign(*roles, grids=(), subject="tester"):
-    return ident.sign(ident.Identity(subject, frozenset(roles), tuple(grids)),
-                      load_settings("assessment", {}).identity_secret)
 
 
 @pytest.fixture
@@ -64,6 +60,3 @@ def deliver(assessment_settings, db):
     return send
 
 
-@pytest.fixture
-def as_role():
-    return sign

@@ -5,7 +5,6 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import insert
 
-from servicekit import identity as ident
 from servicekit.config import load_settings
 from servicekit.db import Database
 from servicekit.events import new_envelope, registry
@@ -16,9 +15,6 @@ CHAIN = [("140502", "城区", 1, None), ("140502001", "东街街道", 2, "140502
          ("140502001001002", "凤台社区第2网格", 4, "140502001001")]
 
 
-def sign(*roles, grids=(), subject="tester"):
-    return ident.sign(ident.Identity(subject, frozenset(roles), tuple(grids)),
-                      load_settings("dispatch", {}).identity_secret)
 
 
 @pytest.fixture
@@ -98,6 +94,3 @@ def client(dispatch_settings):
     return create_app(dispatch_settings).test_client()
 
 
-@pytest.fixture
-def as_role():
-    return sign

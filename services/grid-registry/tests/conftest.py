@@ -11,9 +11,9 @@ quarters and eighths, so every expected answer can be worked out by hand:
 """
 import pytest
 
-from servicekit import identity as ident
 from servicekit.config import load_settings
 from servicekit.migrate import upgrade
+from servicekit.testing import signed_as
 
 
 def box(x0, y0, x1, y1):
@@ -46,13 +46,8 @@ def tiny_district() -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def headers(*roles, grids=(), subject="tester"):
-    settings = load_settings("grid-registry", {})
-    return ident.sign(ident.Identity(subject, frozenset(roles), tuple(grids)), settings.identity_secret)
-
-
-OPS = headers("district_ops", subject="ops-1")
-PUBLIC = headers("public", subject="anonymous")
+OPS = signed_as("district_ops", subject="ops-1")
+PUBLIC = signed_as("public", subject="anonymous")
 
 
 @pytest.fixture
@@ -75,12 +70,6 @@ def district(client):
     response = client.post("/api/v1/registry/imports/grids", json=tiny_district(), headers=OPS)
     assert response.status_code == 201, response.get_json()
     return tiny_district()
-
-
-@pytest.fixture
-def as_role():
-    """as_role("grid_staff", grids=["140502001"]) → signed identity headers."""
-    return headers
 
 
 @pytest.fixture

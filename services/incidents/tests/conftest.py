@@ -6,7 +6,6 @@ registry's tiny test district); categories are a few of the registry's defaults.
 import pytest
 from sqlalchemy import insert
 
-from servicekit import identity as ident
 from servicekit.config import load_settings
 from servicekit.db import Database
 from servicekit.migrate import upgrade
@@ -25,9 +24,6 @@ def fill_reference(database_url: str) -> None:
         session.execute(insert(district_outline).values(id=1, code="140502", boundary=OUTLINE, fetched_at=utcnow()))
 
 
-def sign(*roles, grids=(), subject="tester"):
-    settings = load_settings("incidents", {})
-    return ident.sign(ident.Identity(subject, frozenset(roles), tuple(grids)), settings.identity_secret)
 
 
 @pytest.fixture
@@ -53,6 +49,3 @@ def client(incidents_settings):
     return create_app(incidents_settings).test_client()
 
 
-@pytest.fixture
-def as_role():
-    return sign

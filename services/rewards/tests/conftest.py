@@ -4,14 +4,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from servicekit import identity as ident
 from servicekit.config import load_settings
 from servicekit.db import Database
 from servicekit.migrate import upgrade
 
 
-def sign(*roles, subject="tester"):
-    return ident.sign(ident.Identity(subject, frozenset(roles)), load_settings("rewards", {}).identity_secret)
 
 
 @pytest.fixture
@@ -68,6 +65,3 @@ def verified_report(deliver):
     return make
 
 
-@pytest.fixture
-def as_role():
-    return sign
