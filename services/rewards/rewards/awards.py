@@ -115,6 +115,13 @@ def remember_report(session: Session, envelope, data: dict) -> None:
         tracking_key=data.get("tracking_key"), duplicate_of=data["duplicate_of"], reported_at=data["reported_at"]))
 
 
+def blacklist_effect() -> str:
+    """REWARDS_BLACKLIST_EFFECT: "review" (default: proposed, marked for a closer review) or "refuse"."""
+    import os
+    effect = os.environ.get("REWARDS_BLACKLIST_EFFECT", "review")
+    return effect if effect in domain.BLACKLIST_EFFECTS else "review"
+
+
 def _paid_this_year(session: Session, reporter_key: str | None, year: int) -> int:
     if not reporter_key:
         return 0
@@ -139,7 +146,8 @@ def propose_for_case(session: Session, envelope, data: dict) -> None:
     result = domain.propose({"category": report.category, "outcome": data.get("outcome") or "rectification_ordered",
                              "verified_true": True, "channel": report.channel, "reporter_named": report.reporter_named,
                              "duplicate_of": report.duplicate_of, "joint_reporters": 1},
-                            table, _paid_this_year(session, report.reporter_key, year), bool(listed), "review")
+                            table, _paid_this_year(session, report.reporter_key, year), bool(listed),
+                            blacklist_effect())
     if isinstance(result, domain.Refusal):
         return
     award_id = _new_id("A")

@@ -151,3 +151,18 @@ def test_no_reporter_identity_in_awards_or_events(client, verified_report, as_ro
         payloads = session.execute(select(outbox.c.payload)).scalars().all()
     assert all("pseudonym-1" not in p for p in payloads)
     assert json.loads(payloads[0])["data"]["incident_id"] == "R1"
+
+
+def test_a_blacklisted_reporter_is_reviewed_or_refused_as_the_district_chose(client, verified_report, as_role, db,
+                                                                              monkeypatch):
+    from rewards.models import blacklist
+    from servicekit.tables import utcnow
+    with db.transaction() as session:
+        session.execute(blacklist.insert().values(reporter_key="pseudonym-1", reason="虚假举报", added_by="head",
+                                                  added_at=utcnow()))
+    office = as_role("rewards_office")
+    verified_report("R1")
+    assert award_of(client, office, "R1")["note"].startswith("需复核")
+    monkeypatch.setenv("REWARDS_BLACKLIST_EFFECT", "refuse")
+    verified_report("R2")
+    assert [a["incident_id"] for a in client.get(f"{API}/queue/to_review", headers=office).get_json()["items"]] == ["R1"]
