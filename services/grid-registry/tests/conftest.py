@@ -46,8 +46,7 @@ def tiny_district() -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-OPS = signed_as("district_ops", subject="ops-1")
-PUBLIC = signed_as("public", subject="anonymous")
+
 
 
 @pytest.fixture
@@ -67,19 +66,20 @@ def client(registry_settings):
 @pytest.fixture
 def district(client):
     """The tiny district imported through the API."""
-    response = client.post("/api/v1/registry/imports/grids", json=tiny_district(), headers=OPS)
+    response = client.post("/api/v1/registry/imports/grids", json=tiny_district(),
+                           headers=signed_as("district_ops", subject="ops-1"))
     assert response.status_code == 201, response.get_json()
     return tiny_district()
 
 
 @pytest.fixture
 def ops():
-    return OPS
+    return signed_as("district_ops", subject="ops-1")
 
 
 @pytest.fixture
 def anyone():
-    return PUBLIC
+    return signed_as("public", subject="anonymous")
 
 
 @pytest.fixture

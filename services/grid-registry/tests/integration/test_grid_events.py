@@ -14,7 +14,11 @@ from servicekit.testing import BrokerNamespace, wait_until
 
 pytestmark = pytest.mark.integration
 
-OPS = ident.sign(ident.Identity("ops-1", frozenset({"district_ops"})), DEV_IDENTITY_SECRET)
+
+def ops():
+    # Signed when used: an identity header is only valid for five minutes.
+    return ident.sign(ident.Identity("ops-1", frozenset({"district_ops"})), DEV_IDENTITY_SECRET)
+
 
 
 def migrate(service, env):
@@ -44,10 +48,10 @@ def test_a_grid_change_reaches_dispatch_and_a_late_dispatch_catches_up(broker, p
     processes.worker("grid-registry", registry_env)
     api = f"http://127.0.0.1:{web.port}/api/v1/registry"
 
-    assert requests.post(f"{api}/imports/grids", json=tiny, headers=OPS).status_code == 201
+    assert requests.post(f"{api}/imports/grids", json=tiny, headers=ops()).status_code == 201
     wait_until(lambda: count_rows(dispatch_env["DATABASE_URL"]) == len(tiny["features"]), 30,
                message="every grid in dispatch's read model")
-    assert requests.patch(f"{api}/grids/140502002", json={"name": "钟家庄街道"}, headers=OPS).status_code == 200
+    assert requests.patch(f"{api}/grids/140502002", json={"name": "钟家庄街道"}, headers=ops()).status_code == 200
     row = wait_until(lambda: (r := grid_row(dispatch_env["DATABASE_URL"], "140502002")) and r.version == 2 and r,
                      30, message="the rename")
     assert row.name == "钟家庄街道"

@@ -18,8 +18,16 @@ from servicekit.testing import wait_until
 
 pytestmark = pytest.mark.integration
 
-PUBLIC = ident.sign(ident.Identity("anonymous", frozenset({"public"})), DEV_IDENTITY_SECRET)
-OPS = ident.sign(ident.Identity("ops-1", frozenset({"district_ops"})), DEV_IDENTITY_SECRET)
+
+def ops():
+    # Signed when used: an identity header is only valid for five minutes.
+    return ident.sign(ident.Identity("ops-1", frozenset({"district_ops"})), DEV_IDENTITY_SECRET)
+
+
+def public():
+    # Signed when used: an identity header is only valid for five minutes.
+    return ident.sign(ident.Identity("anonymous", frozenset({"public"})), DEV_IDENTITY_SECRET)
+
 
 
 @pytest.fixture
@@ -59,7 +67,7 @@ def test_reports_are_accepted_with_the_registry_and_dispatch_down_and_no_pii_lea
     api = intake["api"]
     named = {"channel": "public_web", "category": "catering_fumes", "description": "饭店油烟直排",
              "location": {"lon": 112.85, "lat": 35.45}, "reporter": {"name": "王小明", "phone": "13900001111"}}
-    answers = [requests.post(f"{api}/reports", json=named, headers=PUBLIC) for _ in range(5)]
+    answers = [requests.post(f"{api}/reports", json=named, headers=public()) for _ in range(5)]
     assert [a.status_code for a in answers] == [201] * 5
     codes = {a.json()["tracking_code"] for a in answers}
     assert len(codes) == 5
@@ -74,7 +82,7 @@ def test_reports_are_accepted_with_the_registry_and_dispatch_down_and_no_pii_lea
         dump = session.execute(text("SELECT string_agg(t::text, '') FROM reports t")).scalar_one()
     assert "王小明" not in dump and "13900001111" not in dump
     for code in codes:
-        page = requests.get(f"{api}/track/{code}", headers=PUBLIC).json()
+        page = requests.get(f"{api}/track/{code}", headers=public()).json()
         assert page["status"] == "received" and "王小明" not in json.dumps(page, ensure_ascii=False)
 
 
@@ -83,11 +91,11 @@ def test_evidence_round_trips_byte_for_byte_through_gunicorn(intake):
     buffer = io.BytesIO()
     Image.effect_noise((1200, 900), 60).convert("RGB").save(buffer, "JPEG", quality=95)
     content = buffer.getvalue()
-    uploaded = requests.post(f"{api}/evidence", headers=PUBLIC,
+    uploaded = requests.post(f"{api}/evidence", headers=public(),
                              files={"file": ("现场照片.jpg", content, "image/jpeg")})
     assert uploaded.status_code == 201, uploaded.text
     evidence_id = uploaded.json()["evidence_id"]
-    back = requests.get(f"{api}/evidence/{evidence_id}", headers=OPS)
+    back = requests.get(f"{api}/evidence/{evidence_id}", headers=ops())
     assert back.status_code == 200 and back.content == content
     import hashlib
     assert hashlib.sha256(back.content).hexdigest() == evidence_id
