@@ -531,16 +531,21 @@ class Run:
 
     # -- in-process consumer, checks and bulk fill --------------------------------------------
     def apply_in_process(self, stream, count: int, tally: dy.Tally) -> dict:
-        """The kit's Consumer.process_batch (what the worker runs per batch), minus the broker."""
+        """The kit's Consumer.process_batch (what the worker runs per batch), minus the broker; beside it
+        the same consumer with prototype handlers (bench/assessment/prototypes.py), batches taking turns."""
+        import prototypes
         from servicekit.consumer import Consumer
         from servicekit.db import Database
         from servicekit.events import registry
         from servicekit.probe import PROBE_SENT, handle_probe
         from assessment.bootstrap import SPEC
         settings = self.settings()
-        db = Database(self.db_url)
-        counter = StatementCounter(db.engine)
-        consumer = Consumer(settings, db, registry, {PROBE_SENT: handle_probe, **SPEC.handlers})
+        sides = {}
+        for name, handlers in (("kit", SPEC.handlers), ("proto", prototypes.handlers())):
+            db = Database(self.db_url)
+            sides[name] = {"db": db, "counter": StatementCounter(db.engine),
+                           "consumer": Consumer(settings, db, registry, {PROBE_SENT: handle_probe, **handlers}),
+                           "events": 0, "wall": 0.0, "cpu": 0.0, "statements": 0, "db_s": 0.0}
         bodies = []
         for record in stream:
             tally.apply(record)
@@ -550,28 +555,35 @@ class Run:
         prefetch = settings.consumer_prefetch
         batches = [bodies[i:i + prefetch] for i in range(0, len(bodies), prefetch)]
 
-        def apply(part):
-            for batch in part:
-                outcomes = consumer.process_batch([(b, 1) for b in batch])
-                bad = [o for o, _ in outcomes if o.action != "processed"]
-                if bad:
-                    raise RuntimeError(f"in-process consumer: {bad[:3]}")
-        apply(batches[:1])  # warm-up batch (applied, not timed)
-        half = 1 + (len(batches) - 1) // 2
-        timed, profiled = batches[1:half], batches[half:]
-        counter.reset()
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        apply(timed)  # timed without the profiler
-        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        statements, db_s = counter.reset()
+        def apply(side, batch):
+            outcomes = side["consumer"].process_batch([(b, 1) for b in batch])
+            bad = [o for o, _ in outcomes if o.action != "processed"]
+            if bad:
+                raise RuntimeError(f"in-process consumer: {bad[:3]}")
+        apply(sides["kit"], batches[0])  # warm-up batches (applied, not timed)
+        apply(sides["proto"], batches[1])
+        cut = 2 + 2 * (len(batches) - 2) // 3
+        for index, batch in enumerate(batches[2:cut]):
+            side = sides["kit" if index % 2 == 0 else "proto"]
+            side["counter"].reset()
+            t0, cpu0 = time.perf_counter(), time.process_time()
+            apply(side, batch)
+            side["wall"] += time.perf_counter() - t0
+            side["cpu"] += time.process_time() - cpu0
+            statements, db_s = side["counter"].reset()
+            side["statements"] += statements
+            side["db_s"] += db_s
+            side["events"] += len(batch)
         profile = cProfile.Profile()
         profile.enable()
-        apply(profiled)  # the other half under cProfile
+        for batch in batches[cut:]:  # the rest with the kit's handlers, under cProfile
+            apply(sides["kit"], batch)
         profile.disable()
-        db.dispose()
-        return {"events": len(bodies), "timed": sum(len(b) for b in timed), "wall_s": wall, "cpu_s": cpu,
-                "statements": statements, "db_s": db_s, "profile": profile, "batches": len(timed),
-                "profiled": sum(len(b) for b in profiled)}
+        for side in sides.values():
+            side["db"].dispose()
+        return {"events": len(bodies), "profile": profile, "profiled": sum(len(b) for b in batches[cut:]),
+                "sides": {name: {k: v for k, v in side.items() if k not in ("db", "counter", "consumer")}
+                          for name, side in sides.items()}}
 
     def check_against(self, tally: dy.Tally) -> dict:
         """Compare what the real consumer built with the replica's tally of the same events."""
@@ -771,6 +783,81 @@ def profile_scoring(run: Run) -> None:
             break
 
 
+def what_if(run: Run) -> None:
+    """The service's compute() and close_month() beside the prototypes (bench/assessment/prototypes.py),
+    each call in a transaction rolled back, no profiler; the subsidies written are compared."""
+    import prototypes
+    from sqlalchemy import func, select
+    from assessment import assess
+    from assessment.models import subsidies
+    from assessment.periods import Period
+    from servicekit.identity import Identity
+    from servicekit.tables import outbox
+    who = Identity("bench", frozenset({"district_ops"}))
+    counter = StatementCounter(run.db.engine)
+    month, year = Period("month", run.args.year, 6), Period("year", run.args.year)
+    close_shim = None
+
+    def once(call, *patches):
+        nonlocal close_shim
+        session = run.db.session()
+        try:
+            session.begin()
+            with contextlib.ExitStack() as stack:
+                for patch in patches:
+                    stack.enter_context(patch())
+                counter.reset()
+                t0 = time.perf_counter()
+                try:
+                    call(session)
+                except TypeError:  # the grade_streak evidence bug: again with the bench shim
+                    session.rollback()
+                    session.begin()
+                    close_shim = True
+                    stack.enter_context(evidence_shim())
+                    counter.reset()
+                    t0 = time.perf_counter()
+                    call(session)
+                seconds = time.perf_counter() - t0
+                statements, _db_s = counter.reset()
+                paid = set(session.execute(select(subsidies.c.grid_code, subsidies.c.person_id, subsidies.c.grade,
+                                                  subsidies.c.amount_fen).where(subsidies.c.period == month.key)).all())
+                published = session.execute(select(func.count()).select_from(outbox).where(
+                    outbox.c.event_type == "assessment.subsidies_published", outbox.c.sent_at.is_(None))).scalar()
+        finally:
+            session.rollback()
+            session.close()
+        return seconds, statements, paid, published
+
+    print("\nwhat if (bench/assessment/prototypes.py swapped in, this process only; each call rolled back):")
+    rows = [
+        (f"compute({month.key})", lambda s: assess.compute(s, month, None, "bench"), ()),
+        (f"compute({month.key}), statutory_workday memoised", lambda s: assess.compute(s, month, None, "bench"),
+         (prototypes.memoised_workdays,)),
+        (f"compute({year.key})", lambda s: assess.compute(s, year, None, "bench"), ()),
+        (f"compute({year.key}), statutory_workday memoised", lambda s: assess.compute(s, year, None, "bench"),
+         (prototypes.memoised_workdays,)),
+        (f"close_month({month.key})", lambda s: assess.close_month(s, month.key, who), ()),
+        (f"close_month({month.key}), subsidies batched", lambda s: assess.close_month(s, month.key, who),
+         (prototypes.batched_subsidies,)),
+        (f"close_month({month.key}), subsidies batched + memoised", lambda s: assess.close_month(s, month.key, who),
+         (prototypes.batched_subsidies, prototypes.memoised_workdays)),
+    ]
+    print(f"  {'call':<58}{'seconds':>9}{'SQL stmts':>11}")
+    paid_sets = {}
+    for title, call, patches in rows:
+        seconds, statements, paid, published = once(call, *patches)
+        if title.startswith("close_month"):
+            paid_sets[title] = (paid, published)
+        print(f"  {title:<58}{seconds:>9.2f}{statements:>11,}")
+    sets = list(paid_sets.values())
+    same = all(p == sets[0] for p in sets)
+    print(f"  subsidies written and subsidies_published events queued: "
+          f"{'the same' if same else 'DIFFERENT'} for the service's and the batched _pay_subsidies "
+          f"({len(sets[0][0]):,} payees, {sets[0][1]:,} lists)"
+          + ("; close_month ran with the bench shim (see below)" if close_shim else ""))
+
+
 def close_all(run: Run) -> list[dict]:
     from assessment import assess
     from assessment.periods import Period
@@ -915,6 +1002,7 @@ def main(argv=None) -> int:
         scored = score_all(run, args.rounds)
         report_scoring(args, scored)
         profile_scoring(run)
+        what_if(run)
         closed = close_all(run)
         report_closing(args, run, closed)
         print(f"\nloadavg at the end: {benchlib.loadavg()}")
@@ -961,14 +1049,18 @@ def report_ingest(args, tally, m, through_broker, raw, drained, inproc, check, f
     if "pyspy" in drained:
         print(f"\npy-spy on the worker during the drain ({args.py_spy} s):\n{drained['pyspy']}")
     if inproc:
-        n = inproc["timed"]
-        print(f"\nin process, Consumer.process_batch on the next {n:,} events ({inproc['batches']} batches of the "
-              f"prefetch, no broker, no profiler): {n / inproc['wall_s']:,.0f} events/s, "
-              f"{1e6 * inproc['wall_s'] / n:.0f} us/event wall, {1e6 * inproc['cpu_s'] / n:.0f} us CPU of this "
-              f"process; {inproc['statements'] / n:.1f} SQL statements/event, {1e6 * inproc['db_s'] / n:.0f} us/event "
-              f"inside cursor.execute")
-        print_profile(inproc["profile"], f"Consumer.process_batch, the {inproc['profiled']:,} events after those",
-                      top=16)
+        print(f"\nin process, Consumer.process_batch (the worker's code, no broker) on the next {inproc['events']:,} "
+              f"events, batches of the prefetch; kit handlers and prototype handlers (bench/assessment/prototypes.py: "
+              f"upserts, patrol_days ON CONFLICT, closed months read once a batch) taking turns, no profiler:")
+        print(f"  {'handlers':<10}{'events':>8}{'events/s':>10}{'us/event':>10}{'CPU us':>8}{'SQL/event':>11}"
+              f"{'us in SQL':>11}")
+        for name, side in inproc["sides"].items():
+            n = side["events"]
+            if n:
+                print(f"  {name:<10}{n:>8,}{n / side['wall']:>10,.0f}{1e6 * side['wall'] / n:>10.0f}"
+                      f"{1e6 * side['cpu'] / n:>8.0f}{side['statements'] / n:>11.1f}{1e6 * side['db_s'] / n:>11.0f}")
+        print_profile(inproc["profile"], f"Consumer.process_batch with the kit's handlers, the last "
+                                         f"{inproc['profiled']:,} of those events", top=16)
     if check:
         ok = check["metrics_equal"] and check["patrol_days_equal"] and check["cases_equal"]
         print(f"\nbulk-fill replica vs what the real consumer built from the same events: "

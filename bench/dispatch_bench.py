@@ -50,6 +50,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -88,6 +89,10 @@ def parse_args(argv=None):
     g.add_argument("--duration", type=float, default=40.0, help="seconds measured (after the warm-up)")
     g.add_argument("--warmup", type=float, default=3.0, help="seconds published first, not measured")
     g.add_argument("--skip-raw", action="store_true", help="no raw pika baseline")
+    g.add_argument("--workers", type=int, default=1, help="dispatch worker processes (competing consumers)")
+    g.add_argument("--sweep-backlog", type=int, default=0,
+                   help="N: N open cases loaded beforehand get a timer due when the measured window starts, so "
+                        "the worker's SLA sweep fires N timers while reports arrive (0: none)")
     g.add_argument("--profile-handler", type=int, default=300,
                    help="afterwards, apply this many reports in this process (no broker) to split the handler's time")
     g.add_argument("--keep-log", action="store_true", help="keep the worker's and the stub's logs")
@@ -304,7 +309,6 @@ def load_open_cases(pg_url: str, count: int, levels: dict[int, list[str]], rng: 
     cats = default_categories()
     cats_by_level = {4: [c["code"] for c in cats if c["first_level"] == 4 and c["group"] == "field"],
                      3: [c["code"] for c in cats if c["first_level"] == 3]}
-    day = now.strftime("%Y%m%d")
     counts = collections.Counter()
     cases_rows, incident_rows, history_rows, timer_rows = [], [], [], []
     for i in range(count):
@@ -316,8 +320,8 @@ def load_open_cases(pg_url: str, count: int, levels: dict[int, list[str]], rng: 
             marks = [(kind, start + span * p) for kind, p in zip(KINDS, (0.5, 0.75, 1.0))]
             if not any(now - timedelta(minutes=1) <= when <= now + timedelta(hours=3) for _, when in marks):
                 break
-        case_id = f"C{day}{i:07d}"
-        incident_id = f"R{day}{i:07d}"
+        case_id = f"CBENCH{i:08d}"  # never like a real id (C + date + 6), so make_due() picks only these
+        incident_id = f"RBENCH{i:08d}"
         category = rng.choice(cats_by_level[level])
         due = marks[-1][1]
         created = start - timedelta(seconds=1)
@@ -426,7 +430,7 @@ def make_due(pg_url: str, n: int, mix: tuple[float, float, float]) -> dict:
         conn.execute("INSERT INTO bench_picked (case_id, g, round) "
                      "SELECT case_id, CASE WHEN rn <= %s THEN 0 WHEN rn <= %s THEN 1 ELSE 2 END, %s FROM ("
                      "  SELECT case_id, row_number() OVER (ORDER BY random()) AS rn FROM cases"
-                     "  WHERE state = 'assigned' AND escalations = 0 AND flagged IS NULL"
+                     "  WHERE case_id LIKE 'CBENCH%%' AND state = 'assigned' AND escalations = 0 AND flagged IS NULL"
                      "    AND case_id NOT IN (SELECT case_id FROM bench_picked)"
                      ") s WHERE rn <= %s", (first, second, round_, n))
         conn.execute("CREATE TEMP TABLE picked ON COMMIT DROP AS SELECT case_id, g FROM bench_picked "
@@ -918,22 +922,24 @@ def profile_handler(settings, url: str, stub_port: int, cats: list[str], count: 
     dispatch_cases.get_json = timed_get_json
     rng = random.Random(7)
     day = datetime.now(UTC).strftime("%Y%m%d")
-    times, statements, outcomes = [], [], collections.Counter()
+    times, cpus, statements, outcomes = [], [], [], collections.Counter()
     try:
         for i in range(count + 20):
             data = incident_data(f"R{day}P{tag}{i:05d}", rng.choice(cats), datetime.now(UTC), rng)
             body = new_envelope(INCIDENT_REPORTED, data, "incidents").to_json().encode("utf-8")
-            before, started = watch.count, time.perf_counter()
+            before, started, cpu = watch.count, time.perf_counter(), time.process_time()
             outcome, _ = consumer.process(body, 1)
             if i >= 20:  # the first ones warm the pool and the statement cache
                 times.append(time.perf_counter() - started)
+                cpus.append(time.process_time() - cpu)
                 statements.append(watch.count - before)
                 outcomes[outcome.action] += 1
     finally:
         dispatch_cases.get_json = original
         watch.close()
         db.dispose()
-    return {"handler": stats_ms(times), "locate": stats_ms(http[20:]), "statements": sum(statements) / len(statements),
+    return {"handler": stats_ms(times), "cpu": stats_ms(cpus), "locate": stats_ms(http[20:]),
+            "statements": sum(statements) / len(statements),
             "outcomes": dict(outcomes)}
 
 
@@ -977,19 +983,31 @@ def part_latency(args, cleanup: Cleanup) -> None:
     processes.popens.append(stub)
     wait_http(f"http://127.0.0.1:{stub_port}/api/v1/registry/categories", stub, stub_log)
 
-    # The dispatch worker, as `envgrid-dispatch worker` / the Procfile start it.
-    metrics_port = free_port()
-    worker_env = {k: v for k, v in os.environ.items()
-                  if not k.endswith("DATABASE_URL") and k not in ("PROMETHEUS_MULTIPROC_DIR", "SLA_POLICY_FILE")}
-    worker_env.update(namespace.env)
-    worker_env.update({"DATABASE_URL": url, "REGISTRY_URL": f"http://127.0.0.1:{stub_port}",
-                       "WORKER_METRICS_PORT": str(metrics_port), "LOG_LEVEL": "WARNING"})
-    worker_log = tmp / "worker.log"
-    with open(worker_log, "wb") as log:
-        worker = subprocess.Popen([sys.executable, "-m", "dispatch.worker"], env=worker_env, stdout=log,
-                                  stderr=subprocess.STDOUT, start_new_session=True, cwd=str(tmp))
-    processes.popens.append(worker)
-    wait_http(f"http://127.0.0.1:{metrics_port}/readyz", worker, worker_log)
+    backlog_loaded = None
+    if args.sweep_backlog > 0:  # open cases whose timers make_due() will make due mid-run
+        backlog_loaded = load_open_cases(psycopg_url(url), args.sweep_backlog, tree_codes(), random.Random(args.seed),
+                                         datetime.now(UTC))
+        vacuum_analyze(psycopg_url(url))
+
+    # The dispatch worker(s), as `envgrid-dispatch worker` / the Procfile start it.
+    workers, metrics_ports, worker_logs = [], [], []
+    for index in range(args.workers):
+        metrics_port = free_port()
+        worker_env = {k: v for k, v in os.environ.items()
+                      if not k.endswith("DATABASE_URL") and k not in ("PROMETHEUS_MULTIPROC_DIR", "SLA_POLICY_FILE")}
+        worker_env.update(namespace.env)
+        worker_env.update({"DATABASE_URL": url, "REGISTRY_URL": f"http://127.0.0.1:{stub_port}",
+                           "WORKER_METRICS_PORT": str(metrics_port), "LOG_LEVEL": "WARNING"})
+        worker_log = tmp / f"worker-{index}.log"
+        with open(worker_log, "wb") as log:
+            worker = subprocess.Popen([sys.executable, "-m", "dispatch.worker"], env=worker_env, stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True, cwd=str(tmp))
+        processes.popens.append(worker)
+        workers.append(worker)
+        metrics_ports.append(metrics_port)
+        worker_logs.append(worker_log)
+    for worker, metrics_port, worker_log in zip(workers, metrics_ports, worker_logs):
+        wait_http(f"http://127.0.0.1:{metrics_port}/readyz", worker, worker_log)
     deadline = time.monotonic() + 30
     while row_count(db, "categories") == 0:  # the worker's categories timer copies them at start
         if time.monotonic() > deadline:
@@ -1013,7 +1031,7 @@ def part_latency(args, cleanup: Cleanup) -> None:
         finally:
             c.close()
     cleanup.push("delete listen queue", _delete_listen)
-    print(f"set-up: worker `python -m dispatch.worker` (consumer prefetch {prefetch}, relay batch "
+    print(f"set-up: {args.workers} x worker `python -m dispatch.worker` (consumer prefetch {prefetch}, relay batch "
           f"{settings.relay_batch_size}, relay LISTEN/NOTIFY, SLA sweep every 5 s, notifications every 2 s, "
           f"NOTIFY_ADAPTER={os.environ.get('NOTIFY_ADAPTER', 'log')}), queue {settings.queue_name('events')} "
           f"(quorum), exchange {settings.events_exchange}; stub registry on :{stub_port} (fixed-shape 4-level "
@@ -1048,7 +1066,8 @@ def part_latency(args, cleanup: Cleanup) -> None:
     published: dict[str, float] = {}
     event_ids: dict[str, str] = {}
     confirm, measured = [], set()
-    cpu0 = proc_cpu_s(worker.pid)
+    cpu0 = sum(proc_cpu_s(w.pid) for w in workers)
+    sweep_started, made_backlog, fired_times = None, {}, []
     print(f"dispatch pipeline: {args.rate:g}/s for {args.warmup:g}+{args.duration:g} s ...", flush=True)
     load_before = loadavg()
     period = 1.0 / args.rate
@@ -1060,6 +1079,11 @@ def part_latency(args, cleanup: Cleanup) -> None:
             time.sleep(delay)
         elif delay < -period:
             late += 1
+        if seq == warm and args.sweep_backlog > 0:
+            sweep_started = time.time()
+            backlog_thread = threading.Thread(target=lambda: made_backlog.update(
+                make_due(psycopg_url(url), args.sweep_backlog, (1, 1, 1))), daemon=True)
+            backlog_thread.start()
         incident_id = f"R{day}{tag}{seq:06d}"
         t_pub = time.time()
         data = incident_data(incident_id, rng.choice(cats), datetime.fromtimestamp(t_pub, UTC), rng)
@@ -1077,31 +1101,58 @@ def part_latency(args, cleanup: Cleanup) -> None:
     achieved = (total - 1) / max(time.monotonic() - start, 1e-9)
     publish_end = time.monotonic()
 
-    # Wait for every case to be assigned.
+    # Wait for every case to be assigned (and the SLA backlog, if any, to be fired).
     deadline = time.monotonic() + 60
-    assigned = 0
+    assigned, drained = 0, None
+    ours = f"R{day}{tag}%"
     while time.monotonic() < deadline:
         with db.transaction() as session:
-            assigned = session.execute(text("SELECT count(*) FROM cases WHERE assigned_at IS NOT NULL")).scalar_one()
-        if assigned >= total:
+            assigned = session.execute(text("SELECT count(*) FROM cases WHERE assigned_at IS NOT NULL "
+                                            "AND first_incident LIKE :ours"), {"ours": ours}).scalar_one()
+            backlog_left = session.execute(text(
+                "SELECT count(*) FROM case_timers WHERE fired_at IS NULL AND NOT cancelled "
+                "AND due_at <= now()")).scalar_one() if sweep_started is not None else 0
+        if assigned >= total and drained is None:
+            drained = time.monotonic() - publish_end
+        if assigned >= total and backlog_left == 0:
             break
         time.sleep(0.2)
-    drained = time.monotonic() - publish_end
+    drained = drained if drained is not None else float("nan")
     listened = results.get(timeout=180)
     listener.join(10)
-    worker_cpu = proc_cpu_s(worker.pid) - cpu0
+    worker_cpu = sum(proc_cpu_s(w.pid) for w in workers) - cpu0
+    sweep_note = ""
+    if sweep_started is not None:
+        backlog_thread.join(60)
+        with db.transaction() as session:
+            fired_times = [r[0].timestamp() for r in session.execute(text(
+                "SELECT fired_at FROM case_timers WHERE fired_at >= to_timestamp(:t) ORDER BY fired_at"),
+                {"t": sweep_started}).all()]
+        if fired_times:
+            sweep_note = (f"SLA backlog: {made_backlog['due_now']:,} timers ({made_backlog['by_kind']}) made due at "
+                          f"the start of the measured window; the worker fired {len(fired_times):,} between "
+                          f"+{fired_times[0] - sweep_started:.1f} s and +{fired_times[-1] - sweep_started:.1f} s "
+                          f"({backlog_left:,} still due at the end)")
+        else:
+            sweep_note = "SLA backlog: none fired during the run"
     load_after = loadavg()
     with db.transaction() as session:
         rows = session.execute(text(
             "SELECT ci.incident_id, c.assigned_at, c.level, c.state FROM case_incidents ci "
-            "JOIN cases c ON c.case_id = ci.case_id")).all()
+            "JOIN cases c ON c.case_id = ci.case_id WHERE ci.incident_id LIKE :ours"), {"ours": ours}).all()
         inbox = dict(session.execute(text("SELECT event_id, processed_at FROM inbox")).all())
         backlog = session.execute(text(
             "SELECT count(*), extract(epoch FROM now() - min(created_at)) FROM notifications "
             "WHERE delivered_at IS NULL")).one()
         notes_total = session.execute(text("SELECT count(*) FROM notifications")).scalar_one()
+        backlog_left = session.execute(text(
+            "SELECT count(*) FROM case_timers WHERE fired_at IS NULL AND NOT cancelled AND due_at <= now()")).scalar_one()
         unsent = session.execute(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")).scalar_one()
         levels = collections.Counter(r.level for r in rows)
+        odd = session.execute(text(
+            "SELECT c.case_id, c.escalations, h.seq, h.action, h.actor, h.details::text FROM cases c "
+            "JOIN case_history h ON h.case_id = c.case_id WHERE c.first_incident LIKE :ours AND c.level = 1 "
+            "ORDER BY c.case_id, h.seq LIMIT 20"), {"ours": ours}).all()
     lat_assigned, lat_claim, lat_handler, lat_event = [], [], [], []
     for r in rows:
         if r.incident_id not in measured or r.assigned_at is None:
@@ -1124,16 +1175,25 @@ def part_latency(args, cleanup: Cleanup) -> None:
               f"achieved {raw['achieved']:.1f}/s, lost {raw['lost']}:")
         print(fmt_stats("publish -> delivered (raw pika)", raw["latency"]))
         print(fmt_stats("  of which publish -> confirm", raw["confirm"]))
+    for row in odd:
+        print(f"  (case at level 1: {tuple(row)})")
+    if sweep_note:
+        print(sweep_note)
     print(f"dispatch: {len(lat_assigned)} of {len(measured)} measured reports assigned "
           f"(levels {dict(sorted(levels.items()))}); all {assigned}/{total} assigned {drained:.1f} s after the "
           f"last publish; worker CPU {worker_cpu:.1f} s over the run ({worker_cpu / (total / args.rate):.0%} "
-          f"of one core)")
+          f"of one core, {args.workers} process{'es' if args.workers > 1 else ''})")
     s_assigned = stats_ms(lat_assigned)
     print(fmt_stats("publish -> cases.assigned_at  (headline)", s_assigned))
     print(fmt_stats("  publish -> inbox claim (delivered, parsed)", stats_ms(lat_claim)))
     print(fmt_stats("  inbox claim -> assigned_at (handler)", stats_ms(lat_handler)))
     print(fmt_stats("  publish -> confirm (ConfirmingPublisher)", stats_ms(confirm)))
     print(fmt_stats("publish -> case.assigned on our queue", stats_ms(lat_event)))
+    if fired_times:
+        during = [r.assigned_at.timestamp() - published[r.incident_id] for r in rows
+                  if r.incident_id in measured and r.assigned_at is not None
+                  and fired_times[0] <= published[r.incident_id] <= fired_times[-1]]
+        print(fmt_stats("  publish -> assigned_at, sent while the sweep ran", stats_ms(during)))
     if raw is not None:
         r = raw["latency"]
         print(f"  dispatch minus raw: p50 {s_assigned['p50'] - r['p50']:+.2f} ms, "
@@ -1143,30 +1203,35 @@ def part_latency(args, cleanup: Cleanup) -> None:
           f"to the case.assigned event downstream: p99 {stats_ms(lat_event)['p99']:.2f} ms")
     print(f"after the run: notifications {notes_total} written, {backlog[0]} undelivered (oldest "
           f"{(backlog[1] or 0):.1f} s); outbox unsent {unsent}")
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as resp:
-            metrics_text = resp.read().decode()
-        for line in metrics_text.splitlines():
-            if line.startswith("envgrid_event_handler_duration_seconds_sum") and "incident.reported" in line:
-                total_s = float(line.rsplit(" ", 1)[1])
-                print(f"worker metrics: handler time for incident.reported, mean "
-                      f"{total_s / total * 1000:.2f} ms per report")
-    except (OSError, ValueError):
-        pass
+    handler_s = 0.0
+    for metrics_port in metrics_ports:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2) as resp:
+                metrics_text = resp.read().decode()
+            for line in metrics_text.splitlines():
+                if line.startswith("envgrid_event_handler_duration_seconds_sum") and "incident.reported" in line:
+                    handler_s += float(line.rsplit(" ", 1)[1])
+        except (OSError, ValueError):
+            pass
+    if handler_s:
+        print(f"worker metrics (envgrid_event_handler_duration_seconds): incident.reported handler, mean "
+              f"{handler_s / total * 1000:.2f} ms per report")
     if args.profile_handler > 0:
         prof = profile_handler(settings, url, stub_port, cats, args.profile_handler, tag)
         print(f"handler alone, in this process (Consumer.process, one transaction per report, worker idle), "
               f"{prof['outcomes']}: {prof['statements']:.1f} SQL statements per report")
         print(fmt_stats("  incident.reported -> assigned, committed", prof["handler"]))
+        print(fmt_stats("  this process's CPU in it (Python)", prof["cpu"]))
         print(fmt_stats("  of which the registry locate call (HTTP)", prof["locate"]))
-    if worker.poll() is not None:
-        print(f"worker exited early ({worker.returncode}):\n{worker_log.read_text(errors='replace')[-2000:]}")
-    else:
-        log_tail = worker_log.read_text(errors="replace").strip()
-        if log_tail:
-            print(f"worker log ({len(log_tail.splitlines())} lines, WARNING and above), last lines:")
-            for line in log_tail.splitlines()[-5:]:
-                print("  " + line[:300])
+    for worker, worker_log in zip(workers, worker_logs):
+        if worker.poll() is not None:
+            print(f"worker exited early ({worker.returncode}):\n{worker_log.read_text(errors='replace')[-2000:]}")
+        else:
+            log_tail = worker_log.read_text(errors="replace").strip()
+            if log_tail:
+                print(f"worker log ({len(log_tail.splitlines())} lines, WARNING and above), last lines:")
+                for line in log_tail.splitlines()[-5:]:
+                    print("  " + line[:300])
     print(f"end: {load_note()}")
     print(flush=True)
 

@@ -15,32 +15,36 @@ Set-up, all on this machine, torn down at the end (also on Ctrl-C and SIGTERM):
 - a private broker namespace: EVENTS_EXCHANGE=b<tag>.events, QUEUE_PREFIX=b<tag>.
   (exchange, its unrouted twin and every queue deleted at the end);
 - the processes as production runs them, each in its own process group:
-    incidents web   cd services/incidents && gunicorn -c gunicorn.conf.py --bind ...
+    incidents web    cd services/incidents && gunicorn -c gunicorn.conf.py --bind ...
     incidents worker envgrid-incidents worker (the outbox relay), WORKER_METRICS_PORT=<free>
-    gateway         envgrid-gateway migrate; cd gateway && gunicorn -c gunicorn.conf.py --bind ...
-                    (UPSTREAM_INCIDENTS_URL=the incidents web, ENVGRID_DATA_DIR=<tempdir>)
-    bare            cd bench/intake && gunicorn -c python:servicekit.gunicorn_defaults --bind ... bare_app:app
+    gateway          envgrid-gateway migrate; cd gateway && gunicorn -c gunicorn.conf.py --bind ...
+                     (UPSTREAM_INCIDENTS_URL=the incidents web, ENVGRID_DATA_DIR=<tempdir>)
+    bare             cd bench/intake && gunicorn -c python:servicekit.gunicorn_defaults --bind ... bare_app:app
   Nothing overrides the gunicorn settings; the effective ones (as gunicorn parses them)
-  are printed. REGISTRY_URL points at a closed port so the worker's reference refresh
-  keeps the copies filled here.
+  are printed. All load comes from 127.0.0.1, so the gateway's per-IP limit for the
+  public (GATEWAY_RATE_PUBLIC, 60 a minute) is lifted; the limiter still counts.
+  REGISTRY_URL points at a closed port so the worker's reference refresh keeps the
+  copies filled here.
 - before any load, a queue of the bench's own (b<tag>.bench.reported) is bound to the
   exchange with routing key incident.reported; it counts what reached the broker.
 
 Load: wrk (bench/intake/report.lua), -t2 (--wrk-threads) -c16 / -c64, --duration s each,
---latency, --timeout 10s, after a --warmup s run of each target. Per concurrency the
-bare endpoint runs first, then intake through the gateway, then (unless --no-direct)
-intake straight at the incidents web process with a signed `public` identity: the
-same service without the gateway, a diagnostic row showing what the gateway costs.
-After every intake run the bench waits for the outbox to drain, so the relay's work
-is charged to the run that caused it and not to the next one. Each request carries a
-random position in the district (--location random; `fixed` sends one point, which
-makes every later report a linked duplicate; duplicates are stored and published
-like any report).
+--latency, --timeout 10s, after a --warmup s run of each target. Per concurrency: the
+bare endpoint, intake through the gateway, and (unless --no-diagnostics) two diagnostic
+targets: intake straight at the incidents web process with a signed `public` identity
+(the service without the gateway), and the bare endpoint behind a second gateway (what
+the gateway hop costs by itself). After every intake run the bench waits for the outbox
+to drain, so the relay's work is charged to the run that caused it. Each request carries
+a random position in the district (--location random; `fixed` sends one point, which
+makes every later report a linked duplicate; duplicates are stored and published like
+any report). Before each measured run the bench waits up to --wait-quiet s for the
+machine to be idle, and flags runs during which other processes used over 5% of it.
 
 Figures: a table of target, concurrency, req/s, p50, p99, errors (non-2xx answers +
-socket errors), and intake/bare; CPU milliseconds per request of each process group
-(from /proc, so it shows where the two cores went); PostgreSQL wait events sampled
-from pg_stat_activity during each run.
+socket errors), and the share of bare; CPU milliseconds per request of each process
+group (/proc: where the two cores went); PostgreSQL wait events sampled from
+pg_stat_activity; the relay's events and batches; EXPLAIN ANALYZE of intake's duplicate
+lookup on the filled table.
 
 Accounting (intake through the gateway and direct together): every 2xx answer's
 incident_id is recorded by the wrk script; afterwards the bench waits for the outbox
@@ -51,12 +55,14 @@ services' own count of 201 answers (gateway and incidents access logs). wrk stop
 the deadline without reading the answers still in flight, so up to one request per
 connection per run can be stored (and answered 201 in the logs) without wrk having
 seen the answer; the check is therefore: every accepted id is stored and published,
-stored == published == the 201s the services logged, and the surplus is at most
-the connections of the runs. Anything else prints MISMATCH.
+stored == published == the 201s incidents logged, and the surplus is at most the
+connections of the runs. Anything else prints MISMATCH.
 
---profile adds one more intake run (c64) with `py-spy record` on the gateway's and the
-incidents web's gunicorn groups (needs py-spy: `.venv/bin/pip install py-spy`) and
-prints the hottest functions of each; it is not part of the table.
+--profile adds one more intake run (highest concurrency) with `py-spy record --gil` on
+the gateway's and the incidents web's gunicorn groups (needs py-spy:
+`.venv/bin/pip install py-spy`) and prints their call trees; it is not in the table.
+bench/intake/stages.py times one request at a time in process (statements, SQL time,
+CPU of the pieces).
 
 Run: .venv/bin/python bench/intake_bench.py [--duration 15] [--profile]
 Needs wrk (`apt-get install -y wrk`), PostgreSQL (DATABASE_URL, else
@@ -539,7 +545,7 @@ class Bench:
                 raise RuntimeError(f"{proc.name} died:\n{proc.tail()}")
         self.wrk_runs += 1
         prefix = str(self.tmp / f"ids-{target}-{self.wrk_runs:02d}")
-        waited = wait_quiet(self.args.wait_quiet)
+        waited = wait_quiet(self.args.wait_quiet if kind != "warm-up" else 0)
         if waited is None:
             print(f"  !!! the machine stayed busy for {self.args.wait_quiet:.0f}s before {name}; running anyway",
                   flush=True)

@@ -111,7 +111,7 @@ class Year:
         for code in area.level4:
             self.params[code] = {"rate": rng.uniform(0.30, 1.35) * scale,
                                  "patrol": rng.uniform(0.70, 0.99) * min(scale, 1.0),
-                                 "speed": rng.uniform(0.15, 0.90),    # handling delay, share of the SLA
+                                 "speed": rng.uniform(0.10, 0.60),    # handling delay, share of the SLA
                                  "rework": rng.uniform(0.01, 0.09)}
         self.start = local_midnight(date(year, 1, 1))
         self.end = local_midnight(date(year + 1, 1, 1))
