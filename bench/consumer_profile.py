@@ -1,25 +1,27 @@
 #!/usr/bin/env python
-"""Where the consumer's time goes: per-message cost of the kit's Consumer.process, no broker.
+"""Where the consumer's time goes: the database side of consumption, in process, no broker.
 
-The throughput benchmark shows the consumer is the pipeline's bottleneck. This runs
-the database side of consumption in-process, on a fresh PostgreSQL database, for:
+pipeline_throughput.py showed the consumer as the pipeline's bottleneck (one transaction
+per message). This applies `bench.ping` messages on a fresh PostgreSQL database with:
 
-  kit                  Consumer.process as the kit has it (one transaction per message,
-                       pool_pre_ping, SELECT-then-INSERT on the inbox, new marshmallow
-                       schema instances per message)
-  kit, no pre-ping     the same with the engine built with pool_pre_ping=False
-  kit, cached schemas  the same with one EnvelopeSchema / data-schema instance reused
-  both                 no pre-ping + cached schemas
-  proto: per message   prototype: both, and INSERT .. ON CONFLICT DO NOTHING RETURNING
-                       instead of SELECT + INSERT (still one transaction per message)
-  proto: batch of K    prototype: K messages (K = prefetch) in one transaction, one
-                       inbox INSERT .. ON CONFLICT each, one COMMIT (then one multiple-ack)
-  proto: batch + savepoints  the same with a SAVEPOINT per message, so one failing
-                       handler need not roll back the others
+  kit, one per call        Consumer.process(body): one message per transaction, whatever
+                           the kit does inside (older kits: SELECT-then-INSERT inbox check,
+                           new marshmallow schema instances per message; since 2b9df1c:
+                           INSERT .. ON CONFLICT, cached schemas)
+  kit, one per call, no pre-ping   the same, engine built with pool_pre_ping=False
+  kit, process_batch of K  Consumer.process_batch (kits since 2b9df1c): K = prefetch
+                           messages in one transaction, one COMMIT
+  kit, process_batch of K, no pre-ping
+  older kit + cached schemas   (older kits only) one EnvelopeSchema / data-schema instance
+  proto: batch of K        prototype: K messages per transaction, INSERT .. ON CONFLICT
+                           DO NOTHING RETURNING as the inbox check, one COMMIT
+  proto: batch of K + savepoint each   the same with a SAVEPOINT per message, so a failing
+                           handler need not roll back the others (the design the kit
+                           did not choose: it retries a failed batch one by one)
 
-The variants are patched in this process only (the kit's code is not changed); the
-prototypes are sketches of possible kit changes, written here to measure them.
-Prints figures only.
+Variants are patched in this process only (the kit's code is not changed); the
+prototypes are sketches written here to measure them. Rounds are interleaved so a
+burst of load on the machine hits every variant alike; medians are printed.
 """
 from __future__ import annotations
 
@@ -142,21 +144,29 @@ def main(argv=None) -> int:
                 assert outcome.action == "processed", outcome
 
         n = args.messages + 64
+        batched = hasattr(consumer, "process_batch")
+
+        def kit_batch(batch):
+            for outcome, _ in consumer.process_batch([(body, 1) for body in batch]):
+                assert outcome.action == "processed", outcome
+
+        def proto(savepoints):
+            return lambda b: proto_process(env.db, b, SPEC.handlers, savepoints)
+
         for round_no in range(args.rounds):
             tag = f"r{round_no}"
-            measure("kit", kit, bodies(n, tag + "kit"))
+            measure("kit, one per call", kit, bodies(n, tag + "kit"))
             with no_pre_ping(env.db):
-                measure("kit, no pre-ping", kit, bodies(n, tag + "nopp"))
-            with cached_schemas():
-                measure("kit, cached schemas", kit, bodies(n, tag + "cache"))
-            with no_pre_ping(env.db), cached_schemas():
-                measure("both", kit, bodies(n, tag + "both"))
-                measure("proto: per message, ON CONFLICT",
-                        lambda b: proto_process(env.db, b, SPEC.handlers, False), bodies(n, tag + "p1"))
-                measure(f"proto: batch of {k}, ON CONFLICT",
-                        lambda b: proto_process(env.db, b, SPEC.handlers, False), bodies(n, tag + "pb"), batch=k)
-                measure(f"proto: batch of {k} + savepoint each",
-                        lambda b: proto_process(env.db, b, SPEC.handlers, True), bodies(n, tag + "pbs"), batch=k)
+                measure("kit, one per call, no pre-ping", kit, bodies(n, tag + "nopp"))
+            if batched:
+                measure(f"kit, process_batch of {k}", kit_batch, bodies(n, tag + "kb"), batch=k)
+                with no_pre_ping(env.db):
+                    measure(f"kit, process_batch of {k}, no pre-ping", kit_batch, bodies(n, tag + "kbn"), batch=k)
+            else:
+                with cached_schemas():
+                    measure("older kit + cached schemas", kit, bodies(n, tag + "cache"))
+            measure(f"proto: batch of {k}, ON CONFLICT", proto(False), bodies(n, tag + "pb"), batch=k)
+            measure(f"proto: batch of {k} + savepoint each", proto(True), bodies(n, tag + "pbs"), batch=k)
         print(f"{'variant':<44}{'ms/msg (median)':>16}{'msgs/s':>10}{'rounds (ms/msg)':>24}")
         for label, values in RESULTS.items():
             median = benchlib.percentile(values, 50)

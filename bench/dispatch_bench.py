@@ -45,6 +45,7 @@ import multiprocessing
 import os
 import platform
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -450,24 +451,55 @@ def make_due(pg_url: str, n: int, mix: tuple[float, float, float]) -> dict:
     return {"by_kind": {KINDS[g]: c for g, c in rows}, "due_now": due}
 
 
+_SQL_TARGET = re.compile(r"^\s*(SELECT|INSERT INTO|UPDATE|DELETE FROM|NOTIFY)\b(?:.*?\bFROM\s+)?\s*([a-z_]+)?",
+                         re.IGNORECASE | re.DOTALL)
+
+
+def sql_key(statement: str) -> str:
+    """'SELECT cases', 'INSERT INTO outbox', 'NOTIFY' ...: what a statement does, to what."""
+    match = _SQL_TARGET.match(statement)
+    if not match:
+        return statement.split(None, 1)[0].upper()
+    verb, table = match.group(1).upper(), match.group(2) or ""
+    if verb in ("INSERT INTO", "UPDATE", "DELETE FROM"):
+        table = statement.split()[2 if verb != "UPDATE" else 1]
+    return f"{verb} {table}".strip()
+
+
 class SqlWatch:
-    """Counts the statements SQLAlchemy sends and keeps the sweep's SELECT .. FOR UPDATE for EXPLAIN."""
+    """Counts (and times, by kind) the statements SQLAlchemy sends; keeps the sweep's SELECT .. FOR UPDATE."""
 
     def __init__(self, engine):
         from sqlalchemy import event
         self.count = 0
+        self.by_key: collections.Counter = collections.Counter()
+        self.time_by_key: collections.Counter = collections.Counter()
+        self._started = 0.0
+        self._key = ""
         self.sweep_select: tuple[str, dict] | None = None
         self.engine = engine
         event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
 
     def _before(self, _conn, _cursor, statement, parameters, _context, _executemany):
         self.count += 1
+        self._key = sql_key(statement)
+        self.by_key[self._key] += 1
         if "FROM case_timers" in statement and "FOR UPDATE" in statement and "ORDER BY" in statement:
             self.sweep_select = (statement, parameters)
+        self._started = time.perf_counter()
+
+    def _after(self, *_args):
+        self.time_by_key[self._key] += time.perf_counter() - self._started
+
+    def reset(self):
+        self.by_key.clear()
+        self.time_by_key.clear()
 
     def close(self):
         from sqlalchemy import event
         event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
 
 
 def explain_sweep_select(db, watch: SqlWatch) -> list[str]:
@@ -610,7 +642,9 @@ def part_sweep(args, cleanup: Cleanup) -> None:
         outbox0 = outbox_counts(db)
         history0, notes0 = row_count(db, "case_history"), row_count(db, "notifications")
         load_before = loadavg()
+        watch.reset()
         result = timed_sweep(settings, db, watch)
+        sql_mix = [(key, n, watch.time_by_key[key]) for key, n in watch.by_key.most_common()]
         outbox1 = outbox_counts(db)
         events = outbox1 - outbox0
         history1, notes1 = row_count(db, "case_history"), row_count(db, "notifications")
@@ -629,6 +663,9 @@ def part_sweep(args, cleanup: Cleanup) -> None:
                 s = stats_ms(times)
                 print(f"    _fire({kind:<7}) n={s['n']:>6,}  mean {s['mean']:6.2f}  p50 {s['p50']:6.2f}  "
                       f"p99 {s['p99']:7.2f} ms  {result['stmts_by_kind'][kind] / s['n']:.1f} statements each")
+        print("    statements by kind (per fired timer, and their share of the sweep's time from execute to "
+              "result): " + ", ".join(f"{key} {n / max(fired, 1):.2f} ({t / result['wall']:.0%})"
+                                      for key, n, t in sql_mix[:12]))
         other = result["wall"] - sum(sum(v) for v in result["per_kind"].values())
         print(f"    outside _fire (batch SELECT .. FOR UPDATE SKIP LOCKED, UPDATE fired_at, commits): {other:.2f} s")
         print("  written: events " + ", ".join(f"{k} {v:,}" for k, v in sorted(events.items()))
@@ -928,6 +965,8 @@ def profile_handler(settings, url: str, stub_port: int, cats: list[str], count: 
             data = incident_data(f"R{day}P{tag}{i:05d}", rng.choice(cats), datetime.now(UTC), rng)
             body = new_envelope(INCIDENT_REPORTED, data, "incidents").to_json().encode("utf-8")
             before, started, cpu = watch.count, time.perf_counter(), time.process_time()
+            if i == 20:
+                watch.reset()
             outcome, _ = consumer.process(body, 1)
             if i >= 20:  # the first ones warm the pool and the statement cache
                 times.append(time.perf_counter() - started)
@@ -938,8 +977,9 @@ def profile_handler(settings, url: str, stub_port: int, cats: list[str], count: 
         dispatch_cases.get_json = original
         watch.close()
         db.dispose()
+    by_key = [(key, n / count, watch.time_by_key[key] / count * 1000) for key, n in watch.by_key.most_common()]
     return {"handler": stats_ms(times), "cpu": stats_ms(cpus), "locate": stats_ms(http[20:]),
-            "statements": sum(statements) / len(statements),
+            "statements": sum(statements) / len(statements), "by_key": by_key,
             "outcomes": dict(outcomes)}
 
 
@@ -1223,6 +1263,10 @@ def part_latency(args, cleanup: Cleanup) -> None:
         print(fmt_stats("  incident.reported -> assigned, committed", prof["handler"]))
         print(fmt_stats("  this process's CPU in it (Python)", prof["cpu"]))
         print(fmt_stats("  of which the registry locate call (HTTP)", prof["locate"]))
+        print("  SQL per report (count, ms from execute to result, driver + round trip + server; SQLAlchemy's "
+              "statement building not included):")
+        for key, n, ms in prof["by_key"]:
+            print(f"    {key:<32} {n:5.1f}  {ms:6.2f} ms")
     for worker, worker_log in zip(workers, worker_logs):
         if worker.poll() is not None:
             print(f"worker exited early ({worker.returncode}):\n{worker_log.read_text(errors='replace')[-2000:]}")

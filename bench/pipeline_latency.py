@@ -139,19 +139,22 @@ def run_pipeline(env: BenchEnv, args) -> dict:
         spans = (("commit -> relay cycle began", None, "cycle"), ("relay cycle began -> publish", "cycle", "publish"),
                  ("publish -> confirmed (broker round trip)", "publish", "confirmed"),
                  ("publish -> consumer got it", "publish", "deliver"),
-                 ("consumer: process() (parse, DB txn, commit)", "deliver", "processed"),
-                 ("consumer: process() returned -> acked", "processed", "acked"),
+                 ("consumer: batch began -> handler done", "deliver", "handler"),
+                 ("consumer: handler done -> batch committed", "handler", "processed"),
+                 ("consumer: batch began -> committed", "deliver", "processed"),
+                 ("consumer: batch committed -> acked", "processed", "acked"),
                  ("relay: confirmed -> rows marked + committed", "confirmed", "relayed"))
         for name, a, b in spans:
             values = []
             for s in seqs:
-                r = trace.get(producer.event_ids[s], {})
+                r = {**trace.get(producer.event_ids[s], {}), "handler": handled[s]}
                 start = producer.committed[s] if a is None else r.get(a)
                 if start is not None and r.get(b) is not None:
                     values.append(r[b] - start)
             segments[name] = values
         batches = [trace.get(producer.event_ids[s], {}).get("batch", 0) for s in seqs]
         segments["_batch"] = batches
+        segments["_cbatch"] = [trace.get(producer.event_ids[s], {}).get("cbatch", 0) for s in seqs]
         t_end = producer.committed[seqs[-1]] + 1.0
         segments["_gc"] = [(start - producer.committed[0], took, gen) for start, took, gen in trace.get("_gc", [])
                            if producer.committed[0] <= start <= t_end]
@@ -220,11 +223,11 @@ def main(argv=None) -> int:
 
         def line(name, values):
             s = benchlib.summary_ms(values)
-            print(f"{name:<52}{s['n']:>6}{s['p50']:>8.1f}{s['p95']:>8.1f}{s['p99']:>8.1f}{s['max']:>8.1f}"
+            print(f"{name:<56}{s['n']:>6}{s['p50']:>8.1f}{s['p95']:>8.1f}{s['p99']:>8.1f}{s['max']:>8.1f}"
                   f"{s['mean']:>8.1f}")
             return s
 
-        print(f"{'latency (ms)':<52}{'n':>6}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'mean':>8}")
+        print(f"{'latency (ms)':<56}{'n':>6}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'mean':>8}")
         pipe_s = line("pipeline: commit -> handler done", pipe["total"])
         line("  commit -> relay picked the row (sent_at)", pipe["pickup"])
         line("  relay picked -> handler done", pipe["rest"])
@@ -234,13 +237,15 @@ def main(argv=None) -> int:
         line("  producer transaction: begin -> commit returned", pipe["commit_took"])
         if pipe["segments"]:
             batches = pipe["segments"].pop("_batch")
+            cbatches = pipe["segments"].pop("_cbatch")
             pauses = pipe["segments"].pop("_gc")
             long_pauses = [p for p in pauses if p[1] > 0.005]
             print(f"worker GC during the measured phase: {len(pauses)} collections, "
                   f"{sum(p[1] for p in pauses) * 1000:.0f} ms in all; over 5 ms: " + (", ".join(
                       f"gen{g} {took * 1000:.0f} ms at t+{at:.1f}s" for at, took, g in long_pauses) or "none"))
-            print(f"worker trace (--trace), relay batch size p50 {benchlib.percentile(batches, 50):.0f} "
-                  f"max {max(batches)}:")
+            print(f"worker trace (--trace): relay batch size p50 {benchlib.percentile(batches, 50):.0f} "
+                  f"max {max(batches)}; consumer batch size p50 {benchlib.percentile(cbatches, 50):.0f} "
+                  f"max {max(cbatches)}")
             for name, values in pipe["segments"].items():
                 line("  " + name, values)
         print()

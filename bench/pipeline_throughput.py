@@ -99,22 +99,30 @@ def run_pipeline(env: BenchEnv, args) -> dict:
     detail = {}
     if trace:
         recs = [trace[i] for i in ids if i in trace]
-        delivered = sorted((r["deliver"], r["processed"], r.get("acked", r["processed"])) for r in recs
-                           if "deliver" in r and "processed" in r)
-        detail["consumer process() per message"] = [p - d for d, p, _ in delivered]
-        detail["consumer process() returned -> acked"] = [a - p for _, p, a in delivered]
-        detail["consumer acked -> next process() began"] = [
-            nxt[0] - cur[2] for cur, nxt in zip(delivered, delivered[1:])]
-        batches = {}
+        consumer_batches = {}
+        for r in recs:
+            if "deliver" in r and "processed" in r:
+                consumer_batches[r["deliver"]] = r
+        ordered = [consumer_batches[k] for k in sorted(consumer_batches)]
+        detail["consumer batch: applied (began -> committed)"] = [r["processed"] - r["deliver"] for r in ordered]
+        detail["consumer batch: committed -> acked"] = [r.get("acked", r["processed"]) - r["processed"]
+                                                        for r in ordered]
+        detail["consumer batch: acked -> next batch began"] = [
+            nxt["deliver"] - cur.get("acked", cur["processed"]) for cur, nxt in zip(ordered, ordered[1:])]
+        detail["consumer per message: batch time / batch size"] = [
+            (r["processed"] - r["deliver"]) / r.get("cbatch", 1) for r in ordered]
+        detail["_cbatches"] = [r.get("cbatch", 1) for r in ordered]
+        relay_batches = {}
         for r in recs:
             if "publish" in r:
-                batches[r["publish"]] = r
-        detail["relay batch: cycle began -> publish"] = [r["publish"] - r["cycle"] for r in batches.values()
+                relay_batches[r["publish"]] = r
+        detail["relay batch: cycle began -> publish"] = [r["publish"] - r["cycle"] for r in relay_batches.values()
                                                          if r.get("cycle")]
-        detail["relay batch: publish -> all confirmed"] = [r["confirmed"] - r["publish"] for r in batches.values()]
+        detail["relay batch: publish -> all confirmed"] = [r["confirmed"] - r["publish"]
+                                                           for r in relay_batches.values()]
         detail["relay batch: confirmed -> rows marked + committed"] = [
-            r["relayed"] - r["confirmed"] for r in batches.values() if "relayed" in r]
-        detail["_batches"] = [r["batch"] for r in batches.values()]
+            r["relayed"] - r["confirmed"] for r in relay_batches.values() if "relayed" in r]
+        detail["_batches"] = [r["batch"] for r in relay_batches.values()]
         t_end = t0 + 120
         detail["_gc"] = [(at - t0, took, gen) for at, took, gen in trace.get("_gc", []) if t0 <= at <= t_end]
     return {"detail": detail, "worker_cpu": worker_cpu, "t0": t0, "commit_s": t_committed - t0, "first": first, "last": last, "relay_done": relay_done,
@@ -207,9 +215,10 @@ def main(argv=None) -> int:
             print(f"{'ratio pipeline relay / raw publish':<64}{(n / relay_s) / (n / pub_s):>10.2f}")
         if pipe["detail"]:
             detail = pipe["detail"]
-            sizes, pauses = detail.pop("_batches"), detail.pop("_gc")
+            sizes, pauses, csizes = detail.pop("_batches"), detail.pop("_gc"), detail.pop("_cbatches")
             print(f"\nworker trace (--trace): {len(sizes)} relay batches (sizes p50 "
-                  f"{benchlib.percentile(sizes, 50):.0f}, max {max(sizes)}); worker GC {len(pauses)} collections, "
+                  f"{benchlib.percentile(sizes, 50):.0f}, max {max(sizes)}); {len(csizes)} consumer batches "
+                  f"(sizes p50 {benchlib.percentile(csizes, 50):.0f}, max {max(csizes)}); worker GC {len(pauses)} collections, "
                   f"{sum(p[1] for p in pauses) * 1000:.0f} ms, longest {max((p[1] for p in pauses), default=0) * 1000:.0f} ms")
             print(f"{'  (ms)':<52}{'n':>6}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'mean':>8}")
             for name, values in detail.items():
