@@ -11,11 +11,11 @@ Set-up (torn down at the end, also on Ctrl-C and SIGTERM):
   `envgrid-assessment migrate` (env DATABASE_URL); assessment's grid read model (grid_view,
   grid_members) filled directly from the demo district (grid_registry.demo.generate(2018):
   1 + 8 + 146 + 780 + 4,530 grids, 6,540 roles held); the year's meetings (levels 1-3) and
-  supervision inspections (levels 1-2) inserted directly (bench/assessment/district_year.py);
+  supervision inspections (levels 1-2) inserted directly (bench/assessment_data/district_year.py);
 - a private broker namespace (servicekit.testing.BrokerNamespace: EVENTS_EXCHANGE=t<tag>.events,
   QUEUE_PREFIX=t<tag>.), exchange and queues deleted at the end.
 
-Events (bench/assessment/district_year.py, seed 2025): for each of the 780 level-4 grids, 2025
+Events (bench/assessment_data/district_year.py, seed 2025): for each of the 780 level-4 grids, 2025
 in Asia/Shanghai time: cases arriving at 0.3-1.35 a day (assigned; some escalated to the
 village/community and on to the town; SLA breaches at the deadline of late ones; handled on
 time or not; some reopened and handled again; closed), and patrols on 70-99 % of days (one in
@@ -28,7 +28,7 @@ Ingest, measured through the broker on a prefix (--broker-events, default 100,00
   in batches (--publish-batch); assessment's events queue (declared as its worker declares it)
   and two raw baseline queues of the same type (quorum) are bound to the same routing keys, so
   all three hold the same messages;
-- raw pika baselines, each drained alone (bench/assessment/raw_consume.py, a process of its own,
+- raw pika baselines, each drained alone (bench/assessment_data/raw_consume.py, a process of its own,
   the kit consumer's loop shape, same prefetch): acking only, and acking + one INSERT per message
   into PostgreSQL (an inbox-like row, one COMMIT per batch);
 - then the assessment worker itself (`python -m assessment.worker`, a subprocess, as production
@@ -36,7 +36,7 @@ Ingest, measured through the broker on a prefix (--broker-events, default 100,00
 If the whole 1,000,000 at that rate would take longer than --broker-budget-s (900 s), the worker
 is stopped; the next --inprocess-events (3,000) events are applied in this process by the kit's
 Consumer.process_batch (the worker's code without the broker): batches taking turns between
-the service's handlers and prototype handlers (bench/assessment/prototypes.py), timed apart,
+the service's handlers and prototype handlers (bench/assessment_data/prototypes.py), timed apart,
 then the last third with the service's handlers under cProfile, to show where a consumed
 event's time goes; what the real code built is checked against a replica of
 counters.py (district_year.Tally); the rest of the year is bulk-filled from that replica
@@ -84,8 +84,8 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
-HERE = BENCH_DIR / "assessment"
-# bench/assessment/ (this bench's helpers, no __init__.py) would be found on sys.path as a namespace
+HERE = BENCH_DIR / "assessment_data"
+# bench/ on sys.path once held a folder named like the service (now assessment_data/); kept as a guard:
 # package "assessment" before the service's editable install (a meta-path finder, consulted after
 # sys.path): import the service's package first, with bench/ out of the path.
 _saved_path = list(sys.path)
@@ -539,7 +539,7 @@ class Run:
     # -- in-process consumer, checks and bulk fill --------------------------------------------
     def apply_in_process(self, stream, count: int, tally: dy.Tally) -> dict:
         """The kit's Consumer.process_batch (what the worker runs per batch), minus the broker; beside it
-        the same consumer with prototype handlers (bench/assessment/prototypes.py), batches taking turns."""
+        the same consumer with prototype handlers (bench/assessment_data/prototypes.py), batches taking turns."""
         import prototypes
         from servicekit.consumer import Consumer
         from servicekit.db import Database
@@ -791,7 +791,7 @@ def profile_scoring(run: Run) -> None:
 
 
 def what_if(run: Run) -> None:
-    """The service's compute() and close_month() beside the prototypes (bench/assessment/prototypes.py),
+    """The service's compute() and close_month() beside the prototypes (bench/assessment_data/prototypes.py),
     each call in a transaction rolled back, no profiler; the subsidies written are compared."""
     import prototypes
     from sqlalchemy import func, select
@@ -836,7 +836,7 @@ def what_if(run: Run) -> None:
             session.close()
         return seconds, statements, paid, published
 
-    print("\nwhat if (bench/assessment/prototypes.py swapped in, this process only; each call rolled back):")
+    print("\nwhat if (bench/assessment_data/prototypes.py swapped in, this process only; each call rolled back):")
     rows = [
         (f"compute({month.key})", lambda s: assess.compute(s, month, None, "bench"), ()),
         (f"compute({month.key}), statutory_workday memoised", lambda s: assess.compute(s, month, None, "bench"),
@@ -1064,7 +1064,7 @@ def report_ingest(args, tally, m, through_broker, raw, drained, inproc, check, f
         print(f"\npy-spy on the worker during the drain ({args.py_spy} s):\n{drained['pyspy']}")
     if inproc:
         print(f"\nin process, Consumer.process_batch (the worker's code, no broker) on the next {inproc['events']:,} "
-              f"events, batches of the prefetch; kit handlers and prototype handlers (bench/assessment/prototypes.py: "
+              f"events, batches of the prefetch; kit handlers and prototype handlers (bench/assessment_data/prototypes.py: "
               f"upserts, patrol_days ON CONFLICT, closed months read once a batch) taking turns, no profiler:")
         print(f"  {'handlers':<10}{'events':>8}{'events/s':>10}{'us/event':>10}{'CPU us':>8}{'SQL/event':>11}"
               f"{'us in SQL':>11}")

@@ -201,7 +201,9 @@ def _raise_flags(session: Session, period: periods.Period, set_id: int, rule_set
         history = ([{"grade": before[row.grid_code].grade, "score": before[row.grid_code].score}]
                    if row.grid_code in before else []) + [{"grade": row.grade, "score": row.score}]
         for flag in scoring.flags(history, row.counters, rule_set):
-            evidence = _jsonable(flag["evidence"]) | {"result_set": set_id}
+            # A grade streak's evidence is the list of results behind it; a counter rule's is a mapping.
+            found = _jsonable(flag["evidence"])
+            evidence = (found if isinstance(found, dict) else {"results": found}) | {"result_set": set_id}
             session.execute(insert(flags).values(period=period.key, grid_code=row.grid_code, flag=flag["name"],
                                                  reason=flag["reason"][:300], evidence=evidence, raised_at=utcnow()))
             OUTBOX.add(session, FLAG_RAISED, {"period": period.key, "grid_code": row.grid_code, "flag": flag["name"],

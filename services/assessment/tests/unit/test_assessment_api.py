@@ -154,3 +154,15 @@ def test_scores_export_to_excel_with_chinese_headers(client, deliver, as_role):
     assert [c.value for c in sheet[1]][:5] == ["考核期", "网格编码", "网格名称", "层级", "得分"]
     subsidies = client.get(f"{API}/periods/2026-10/subsidies?format=csv", headers=ops).get_data().decode("utf-8-sig")
     assert subsidies.splitlines()[0].startswith("考核期,网格编码,人员编号,姓名")
+
+
+def test_a_grid_failing_two_months_running_is_flagged_and_the_month_still_closes(client, deliver, as_role):
+    """The failing_twice flag carries the streak of results as its evidence (a list, not a mapping)."""
+    ops = as_role("district_ops")
+    for month, day in (("2026-09", datetime(2026, 9, 15, 2, tzinfo=timezone.utc)), ("2026-10", OCT)):
+        case(deliver, "case.assigned", f"C-{month}", G2, at=day)
+        closed = client.post(f"{API}/periods/{month}/close", headers=ops)
+        assert closed.status_code == 200, closed.get_json()
+    flagged = client.get(f"{API}/flags?period=2026-10", headers=ops).get_json()["items"]
+    streak = [f for f in flagged if f["grid_code"] == G2 and f["flag"] == "failing_twice"]
+    assert len(streak) == 1 and len(streak[0]["evidence"]["results"]) == 2
