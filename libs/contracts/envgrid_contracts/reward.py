@@ -3,7 +3,11 @@ from marshmallow import Schema, fields
 
 from servicekit.events import registry
 
-REWARD_EVENTS = ("reward.proposed", "reward.approved", "reward.paid", "reward.cancelled")
+# reward.payment_failed: the bank reported a transfer failed (reconciliation); the award or
+# subsidy payout (told apart by kind) is payable again, state "approved", and will be paid
+# again under a new reference. Like the others it names no reporter and no transfer reference.
+REWARD_PAYMENT_FAILED = "reward.payment_failed"
+REWARD_EVENTS = ("reward.proposed", "reward.approved", "reward.paid", "reward.cancelled", REWARD_PAYMENT_FAILED)
 PAYOUT_PAID = "payout.paid"
 
 

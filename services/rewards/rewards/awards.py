@@ -2,8 +2,10 @@
 approved by a second person, paid once, cancelled or clawed back; the budget ledger.
 
 Every money step appends ledger entries in the same transaction as the award's
-change; balances are derived from the entries alone. A payment is a row keyed by
-the award (primary key): however many requests race, money moves once.
+change; balances are derived from the entries alone. A payment is a row per attempt,
+and at most one attempt of an award is not failed (a unique index): however many
+requests race, money moves once. A transfer the bank reports failed keeps its row,
+and the award goes back to approved, to be paid again under a new reference.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import hashlib
 import secrets
 
 from envgrid_contracts.incident import normalise_tracking_code
-from envgrid_contracts.reward import PAYOUT_PAID
+from envgrid_contracts.reward import PAYOUT_PAID, REWARD_PAYMENT_FAILED
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -99,8 +101,13 @@ def _new_id(prefix: str) -> str:
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(10))
 
 
-def _event(session: Session, row, state: str) -> None:
-    event_type = PAYOUT_PAID if (row.kind == "subsidy" and state == "paid") else EVENT_OF.get(state)
+def _event(session: Session, row, state: str, action: str | None = None) -> None:
+    if action == "payment_failed":
+        event_type = REWARD_PAYMENT_FAILED  # back to approved, but not approved anew
+    elif row.kind == "subsidy" and state == "paid":
+        event_type = PAYOUT_PAID
+    else:
+        event_type = EVENT_OF.get(state)
     if event_type:
         OUTBOX.add(session, event_type, {"award_id": row.award_id, "kind": row.kind, "incident_id": row.incident_id,
                                          "amount_fen": row.amount_fen, "state": state, "at": utcnow().isoformat()})
@@ -197,6 +204,23 @@ def act(session: Session, award_id: str, action: str, body: dict, who: Identity)
         raise ApiError(status, exc.message, code=exc.code) from None
     now = utcnow()
     values = {"state": new_state}
+    try:
+        entries = _step(session, row, action, body, who, now, values)
+    except ledger.LedgerError as exc:
+        raise ApiError(409, exc.message, code=exc.code) from None
+    _append(session, entries, who.subject)
+    result = session.execute(update(awards).where(awards.c.award_id == award_id, awards.c.version == row.version)
+                             .values(**values, version=row.version + 1))
+    if result.rowcount != 1:
+        raise ApiError(409, "the award changed meanwhile; reload it")
+    row = _get(session, award_id)
+    _event(session, row, new_state, action)
+    return view(session, row)
+
+
+def _step(session: Session, row, action: str, body: dict, who: Identity, now, values: dict) -> list[ledger.Entry]:
+    """The action's own changes: its ledger entries (returned) and the award's columns (into `values`)."""
+    award_id = row.award_id
     entries: list[ledger.Entry] = []
     if action == "review":
         values.update(reviewed_by=who.subject, reviewed_at=now)
@@ -216,11 +240,22 @@ def act(session: Session, award_id: str, action: str, body: dict, who: Identity)
         if not channel or not reference:
             raise ApiError(422, "a payment records its channel and the transfer reference",
                            fields={"reference": ["required"], "channel": ["bank, wechat_pay or alipay"]})
-        session.execute(insert(payments).values(
-            award_id=award_id, idempotency_key=body["idempotency_key"], channel=channel, reference=reference,
-            amount_fen=row.amount_fen, paid_by=who.subject, paid_at=now, reconciled=None))
+        if session.execute(select(payments.c.award_id).where(payments.c.reference == reference)).first():
+            raise ApiError(409, f"the transfer reference {reference} is already recorded: a new attempt has a "
+                                f"new reference", code="reference_used")
         entries = ledger.pay(_load(session, row.year, award_id), award_id, now, reference)
+        # Attempt n+1: two payers racing number theirs alike, and the key refuses the second.
+        attempt = 1 + session.execute(select(func.count()).select_from(payments).where(
+            payments.c.award_id == award_id)).scalar_one()
+        session.execute(insert(payments).values(
+            award_id=award_id, attempt=attempt, idempotency_key=body["idempotency_key"], channel=channel,
+            reference=reference, amount_fen=sum(e.amount_fen for e in entries), paid_by=who.subject, paid_at=now,
+            reconciled=None))
         values.update(closed_by=who.subject, closed_at=now)
+    elif action == "payment_failed":
+        # Only from reconcile, which has marked the payment failed: the money goes back to payable.
+        entries = ledger.fail_payment(_load(session, row.year, award_id), award_id, now, body["reference"])
+        values.update(closed_by=None, closed_at=None)
     elif action in ("cancel", "claw_back", "expire"):
         entries = ledger.entries_for(action, _load(session, row.year, award_id), award_id, now)
         values.update(closed_by=who.subject, closed_at=now, note=body.get("reason"))
@@ -228,28 +263,25 @@ def act(session: Session, award_id: str, action: str, body: dict, who: Identity)
                 not row.payee_ref.startswith("unclaimed:"):
             session.execute(insert(blacklist).values(reporter_key=row.payee_ref, reason=body.get("reason") or "虚假举报",
                                                      added_by=who.subject, added_at=now))
-    try:
-        _append(session, entries, who.subject)
-    except ledger.LedgerError as exc:
-        raise ApiError(409, exc.message, code=exc.code) from None
-    result = session.execute(update(awards).where(awards.c.award_id == award_id, awards.c.version == row.version)
-                             .values(**values, version=row.version + 1))
-    if result.rowcount != 1:
-        raise ApiError(409, "the award changed meanwhile; reload it")
-    row = _get(session, award_id)
-    _event(session, row, new_state)
-    return view(session, row)
+    return entries
+
+
+def _payment(row) -> dict:
+    return {"attempt": row.attempt, "channel": row.channel, "reference": row.reference, "amount_fen": row.amount_fen,
+            "paid_by": row.paid_by, "paid_at": row.paid_at.isoformat(), "reconciled": row.reconciled,
+            "reconciled_at": row.reconciled_at.isoformat() if row.reconciled_at else None}
 
 
 def view(session: Session, row) -> dict:
-    paid = session.execute(select(payments).where(payments.c.award_id == row.award_id)).first()
+    """The award; `payments` is every attempt to pay it, oldest first, and `payment` the latest."""
+    attempts = [_payment(p) for p in session.execute(select(payments).where(payments.c.award_id == row.award_id)
+                                                     .order_by(payments.c.attempt)).all()]
     return {"award_id": row.award_id, "kind": row.kind, "incident_id": row.incident_id, "case_id": row.case_id,
             "state": row.state, "amount_fen": row.amount_fen, "amount_yuan": domain.yuan(row.amount_fen),
             "year": row.year, "tier_version": row.tier_version, "why": row.why, "version": row.version,
             "payee": row.payee_name, "reviewed_by": row.reviewed_by, "approved_by": row.approved_by,
             "claim_deadline": row.claim_deadline.isoformat() if row.claim_deadline else None, "note": row.note,
-            "payment": {"channel": paid.channel, "reference": paid.reference, "paid_at": paid.paid_at.isoformat(),
-                        "reconciled": paid.reconciled} if paid else None}
+            "payment": attempts[-1] if attempts else None, "payments": attempts}
 
 
 def queue(session: Session, which: str) -> list[dict]:
@@ -286,20 +318,58 @@ def expire_unclaimed(settings, db) -> None:
 
 
 def reconcile(session: Session, lines: list[dict], who: Identity) -> dict:
-    """The bank's result file: every reference must be one we paid; all lines apply or none."""
-    problems = []
+    """The bank's result file: every reference must be one we paid; all lines apply or none.
+
+    "failed" means the money never left: the payment keeps its row, marked failed, and its
+    award goes back from paid to approved (payable again in the ledger), to be paid again
+    under a new reference. A line that says what is already recorded changes nothing, so
+    importing a file twice is harmless. A bank result is final: a payment recorded failed
+    cannot be confirmed, nor one recorded confirmed fail; each such line is refused (422)."""
+    problems, changes, seen = [], [], {}
     for number, line in enumerate(lines, start=2):
-        if line.get("status") not in ("confirmed", "failed"):
-            problems.append({"line": number, "problem": f"status must be confirmed or failed, not {line.get('status')!r}"})
-        elif session.execute(select(payments.c.award_id).where(payments.c.reference == line.get("reference"))).first() \
-                is None:
-            problems.append({"line": number, "problem": f"unknown reference {line.get('reference')!r}"})
+        problem = _reconcile_line(session, line, number, seen, changes, who)
+        if problem:
+            problems.append({"line": number, "problem": problem})
     if problems:
         raise ApiError(422, f"{len(problems)} problem(s); nothing reconciled", fields={"lines": problems})
-    for line in lines:
-        session.execute(update(payments).where(payments.c.reference == line["reference"])
-                        .values(reconciled=line["status"]))
-    return {"reconciled": len(lines)}
+    now = utcnow()
+    for payment, status in changes:
+        session.execute(update(payments).where(payments.c.award_id == payment.award_id,
+                                               payments.c.attempt == payment.attempt)
+                        .values(reconciled=status, reconciled_by=who.subject, reconciled_at=now))
+        if status == "failed":
+            act(session, payment.award_id, "payment_failed", {"reference": payment.reference}, who)
+    return {"reconciled": len(lines), "changed": len(changes),
+            "failed": sum(1 for _, status in changes if status == "failed")}
+
+
+def _reconcile_line(session: Session, line: dict, number: int, seen: dict, changes: list, who: Identity) -> str | None:
+    """What is wrong with one line (None if nothing); a line that changes something joins `changes`."""
+    reference, status = line.get("reference"), line.get("status")
+    if status not in ("confirmed", "failed"):
+        return f"status must be confirmed or failed, not {status!r}"
+    if reference in seen:
+        earlier, at = seen[reference]
+        return None if earlier == status else f"{reference} is {earlier} on line {at} and {status} here"
+    seen[reference] = (status, number)
+    # Locked: two imports of the same file take turns, and the second finds it all recorded.
+    payment = session.execute(select(payments).where(payments.c.reference == reference).with_for_update()).first()
+    if payment is None:
+        return f"unknown reference {reference!r}"
+    if payment.reconciled == status:
+        return None  # recorded already: nothing to do
+    if payment.reconciled is not None:
+        return (f"{reference} was reconciled {payment.reconciled} earlier and a bank result is final: "
+                f"check with the bank before anything is paid or confirmed")
+    if status == "failed":
+        row = _get(session, payment.award_id)
+        try:
+            ledger.fail_payment(_load(session, row.year, row.award_id), row.award_id, utcnow(), reference)
+            domain.transition(row.state, "payment_failed", who.subject)
+        except (ledger.LedgerError, domain.WorkflowError) as exc:
+            return f"{reference}: {exc.message}"
+    changes.append((payment, status))
+    return None
 
 
 def payable_rows(session: Session):

@@ -282,6 +282,7 @@ def _paid_per_reporter(paid_this_year_fen, joint: int) -> list[int]:
 
 # ---------------------------------------------------------------------------------------------
 # The workflow: proposed → reviewed → approved → paid, with the two-person rule
+# (and paid → approved again when the bank reports the transfer failed)
 
 STATES = ("proposed", "reviewed", "approved", "paid", "cancelled", "expired", "clawed_back")
 FINAL_STATES = ("cancelled", "expired", "clawed_back")
@@ -298,6 +299,10 @@ TRANSITIONS = {
     ("approved", "expire"): "expired",
     # A false report found after payment: reversed in the ledger, never edited.
     ("paid", "claw_back"): "clawed_back",
+    # The bank reports the transfer failed (reconciliation): the money never left, the
+    # award is payable again and is paid under a new reference. Still approved by the
+    # same two people: nothing about the award changed, only the transfer failed.
+    ("paid", "payment_failed"): "approved",
 }
 ACTIONS = tuple(dict.fromkeys(action for _, action in TRANSITIONS))
 

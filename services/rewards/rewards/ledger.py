@@ -20,6 +20,8 @@ Entry kinds (debit ← credit)
     budget_granted        budget:<year>   ← appropriation:<year>
     award_approved        payable         ← budget:<year>      (check_budget first)
     award_paid            paid            ← payable            (with the transfer reference)
+    award_payment_failed  payable         ← paid               (that transfer failed: its reference
+                                                                and what was paid under it)
     award_cancelled       budget:<year>   ← payable            (what is still unpaid)
     award_expired         budget:<year>   ← payable            (unclaimed in the window)
     award_clawed_back     clawback        ← paid               (the payment reversed)
@@ -37,6 +39,17 @@ Decisions
   and expire return only what is still payable; shares already paid stay paid
   (claw them back if the report was false). `claw_back` reverses everything paid
   and returns anything still payable.
+- A failed transfer (the bank's reconciliation file says "failed") means the money
+  never left: what was paid under that reference goes back from paid to payable,
+  with the failed reference, and the award is paid again under a new reference. The
+  award_paid entry stays: the history shows the attempt and its failure. A reference
+  fails once, and a failed reference is never paid again. Of joint reporters paid
+  share by share, only the failed share's amount returns.
+- A payment of an award already clawed back cannot fail (refused): the claw-back
+  moved everything paid into clawback, owed by the reporter, and paid → payable would
+  leave that receivable standing. The office records the money that never reached
+  the reporter as recovered (`recover`, with the failed reference): it returns to the
+  budget year, where money that never left belongs once the award is void.
 - Subsidy payouts (assessment's payable lists) use the same entries and the same
   yearly budget, told apart by `payout_kind` ("reward" | "subsidy").
 - Entry ids are deterministic: "<award_id>:<kind>:<n>" (n counts that award's
@@ -63,6 +76,7 @@ SHAPES = {
     "budget_granted": ("budget", "appropriation"),
     "award_approved": (PAYABLE, "budget"),
     "award_paid": (PAID, PAYABLE),
+    "award_payment_failed": (PAYABLE, PAID),
     "award_cancelled": ("budget", PAYABLE),
     "award_expired": ("budget", PAYABLE),
     "award_clawed_back": (CLAWBACK, PAID),
@@ -91,7 +105,10 @@ def budget_year(at: datetime) -> int:
 
 class LedgerError(Exception):
     """codes: "already_approved", "not_approved", "nothing_payable", "not_paid",
-    "nothing_to_recover", "too_much" (more than is there), "no_reference", "budget_exceeded"."""
+    "nothing_to_recover", "too_much" (more than is there), "no_reference", "budget_exceeded",
+    "unknown_payment" (the award was never paid under that reference), "already_failed" (that
+    reference failed before: a failure is recorded once, and a failed reference is not paid
+    again), "clawed_back" (a payment of an award already clawed back cannot fail)."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -228,12 +245,35 @@ def pay(entries: Sequence[Entry], award_id: str, at: datetime, reference: str,
     if not reference or not reference.strip():
         raise LedgerError("no_reference", "a payment needs the transfer reference")
     where = _approved(entries, award_id)
+    if _failed(entries, award_id, reference):
+        raise LedgerError("already_failed", f"{reference} failed before: pay again under a new reference")
     amount = where.payable_fen if amount_fen is None else amount_fen
     if where.payable_fen == 0:
         raise LedgerError("nothing_payable", f"nothing of {award_id} is payable")
     if amount > where.payable_fen:
         raise LedgerError("too_much", f"{amount} fen to pay, {where.payable_fen} fen payable")
     return [_entry(entries, award_id, "award_paid", PAID, PAYABLE, amount, at, reference)]
+
+
+def fail_payment(entries: Sequence[Entry], award_id: str, at: datetime, reference: str) -> list[Entry]:
+    """The bank reports the transfer `reference` failed: what the award was paid under that
+    reference (one share, or all of it) goes back from paid to payable, to be paid again
+    under a new reference."""
+    if not reference or not reference.strip():
+        raise LedgerError("no_reference", "a failed payment is known by its transfer reference")
+    where = _approved(entries, award_id)
+    paid = sum(e.amount_fen for e in entries
+               if e.award_id == award_id and e.kind == "award_paid" and e.reference == reference)
+    if paid == 0:
+        raise LedgerError("unknown_payment", f"{award_id} was never paid under {reference}")
+    if _failed(entries, award_id, reference):
+        raise LedgerError("already_failed", f"{reference} was already recorded as failed")
+    if any(e.award_id == award_id and e.kind == "award_clawed_back" for e in entries):
+        raise LedgerError("clawed_back", f"{award_id} was clawed back: record the money that never reached "
+                                         f"the reporter as recovered instead")
+    if paid > where.paid_fen:  # only a claw-back takes money out of paid, and that is refused above
+        raise LedgerError("too_much", f"{paid} fen to return, {where.paid_fen} fen paid")
+    return [_entry(entries, award_id, "award_payment_failed", PAYABLE, PAID, paid, at, reference)]
 
 
 def cancel(entries: Sequence[Entry], award_id: str, at: datetime) -> list[Entry]:
@@ -276,15 +316,15 @@ def write_off(entries: Sequence[Entry], award_id: str, at: datetime, amount_fen:
     return [_entry(entries, award_id, "clawback_written_off", WRITTEN_OFF, CLAWBACK, amount, at)]
 
 
-_STEPS = {"approve": approve, "pay": pay, "cancel": cancel, "expire": expire, "claw_back": claw_back,
-          "recover": recover, "write_off": write_off}
+_STEPS = {"approve": approve, "pay": pay, "payment_failed": fail_payment, "cancel": cancel, "expire": expire,
+          "claw_back": claw_back, "recover": recover, "write_off": write_off}
 
 
 def entries_for(action: str, entries: Sequence[Entry], award_id: str, at: datetime, **details) -> list[Entry]:
     """The entries of a workflow action (domain.transition's names, plus recover and
     write_off): `details` are the step's own arguments (approve: year, amount_fen,
-    payout_kind; pay: reference, amount_fen; recover: amount_fen, reference;
-    write_off: amount_fen). "review" moves no money: []."""
+    payout_kind; pay: reference, amount_fen; payment_failed: reference; recover:
+    amount_fen, reference; write_off: amount_fen). "review" moves no money: []."""
     if action == "review":
         return []
     if action not in _STEPS:
@@ -297,6 +337,11 @@ def _approved(entries: Sequence[Entry], award_id: str) -> Position:
     if where.year is None:
         raise LedgerError("not_approved", f"{award_id} was never approved")
     return where
+
+
+def _failed(entries: Sequence[Entry], award_id: str, reference: str) -> bool:
+    return any(e.award_id == award_id and e.kind == "award_payment_failed" and e.reference == reference
+               for e in entries)
 
 
 def _release(entries: Sequence[Entry], award_id: str, at: datetime, kind: str) -> list[Entry]:

@@ -3,7 +3,7 @@
 No reporter identity is stored here: reports are known by incident id and a
 pseudonymous reporter key; the reward office reads the identity from incidents.
 """
-from sqlalchemy import (JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text, UniqueConstraint)
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text, or_
 
 from servicekit.tables import UtcDateTime
 
@@ -49,11 +49,15 @@ awards = Table(
 )
 Index("ix_awards_state", awards.c.state, awards.c.kind)
 
-# One row per award paid: the primary key on award_id is what makes money move once,
-# whatever the code above it does; the idempotency key makes a retried request a replay.
+# One row per attempt to pay an award. A transfer the bank reports failed keeps its row
+# (reconciled = failed) and the award is paid again under a new reference, as attempt n+1.
+# What makes money move once, whatever the code above does: at most one attempt of an
+# award is not failed (uq_payments_current), and two payers racing number their attempt
+# alike (the key). The idempotency key makes a retried request a replay.
 payments = Table(
     "payments", metadata,
     Column("award_id", String(24), primary_key=True),
+    Column("attempt", Integer, primary_key=True, autoincrement=False),  # 1, 2, … per award
     Column("idempotency_key", String(100), nullable=False, unique=True),
     Column("channel", String(12), nullable=False),  # bank | wechat_pay | alipay
     Column("reference", String(100), nullable=False, unique=True),
@@ -61,7 +65,11 @@ payments = Table(
     Column("paid_by", String(100), nullable=False),
     Column("paid_at", UtcDateTime, nullable=False),
     Column("reconciled", String(10), nullable=True),  # confirmed | failed (from the bank's file)
+    Column("reconciled_by", String(100), nullable=True),
+    Column("reconciled_at", UtcDateTime, nullable=True),
 )
+_CURRENT = or_(payments.c.reconciled.is_(None), payments.c.reconciled != "failed")
+Index("uq_payments_current", payments.c.award_id, unique=True, postgresql_where=_CURRENT, sqlite_where=_CURRENT)
 
 # Append-only double-entry ledger (rewards.ledger explains the accounts). Entry ids are
 # deterministic per award and step, so two writers recording the same step collide.

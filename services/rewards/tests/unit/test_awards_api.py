@@ -166,3 +166,107 @@ def test_a_blacklisted_reporter_is_reviewed_or_refused_as_the_district_chose(cli
     monkeypatch.setenv("REWARDS_BLACKLIST_EFFECT", "refuse")
     verified_report("R2")
     assert [a["incident_id"] for a in client.get(f"{API}/queue/to_review", headers=office).get_json()["items"]] == ["R1"]
+
+
+# --- a transfer the bank reports failed --------------------------------------------------------
+
+def _paid(client, as_role, verified_report, incident_id="R1", reference="BANK-0101"):
+    award_id, year, head = _approved(client, as_role, verified_report, incident_id)
+    paid = client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": f"pay-{reference}"},
+                       json={"channel": "bank", "reference": reference})
+    assert paid.status_code == 200, paid.get_json()
+    return award_id, year, head
+
+
+def _kinds(db, award_id):
+    from rewards.models import ledger_entries
+    with db.transaction() as session:
+        return session.execute(select(ledger_entries.c.kind).where(ledger_entries.c.award_id == award_id)
+                               .order_by(ledger_entries.c.at, ledger_entries.c.entry_id)).scalars().all()
+
+
+def test_a_failed_transfer_puts_the_award_back_to_pay_and_it_is_paid_again_under_a_new_reference(
+        client, verified_report, as_role, db):
+    award_id, year, head = _paid(client, as_role, verified_report, reference="BANK-0101")
+    failed = client.post(f"{API}/reconciliation", headers=head,
+                         json={"lines": [{"reference": "BANK-0101", "status": "failed"}]})
+    assert failed.status_code == 200 and failed.get_json() == {"reconciled": 1, "changed": 1, "failed": 1}
+    award = award_of_any(client, head, award_id)
+    assert award["state"] == "approved"
+    assert [(p["attempt"], p["reference"], p["reconciled"]) for p in award["payments"]] == [(1, "BANK-0101", "failed")]
+    assert award["payment"]["reconciled"] == "failed" and award["payments"][0]["reconciled_at"]
+    assert [a["award_id"] for a in client.get(f"{API}/queue/to_pay", headers=head).get_json()["items"]] == [award_id]
+    assert award_id in client.get(f"{API}/batches/payable?format=csv", headers=head).get_data(as_text=True)
+    books = client.get(f"{API}/budgets/{year}", headers=head).get_json()
+    assert books["balances"]["paid"] == 0 and books["balances"]["payable"] == 100000
+    assert books["available_fen"] == 1_000_000 - 100000   # still owed to the reporter: committed
+    with db.transaction() as session:
+        events = [json.loads(p) for p in session.execute(select(outbox.c.payload).where(
+            outbox.c.event_type == "reward.payment_failed")).scalars().all()]
+    assert len(events) == 1 and events[0]["data"]["award_id"] == award_id and events[0]["data"]["state"] == "approved"
+    assert "pseudonym-1" not in json.dumps(events) and "BANK-0101" not in json.dumps(events)
+
+    reused = client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "again-1"},
+                         json={"channel": "bank", "reference": "BANK-0101"})
+    assert reused.status_code == 409 and reused.get_json()["error"]["code"] == "reference_used"
+    again = client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "again-2"},
+                        json={"channel": "bank", "reference": "BANK-0102"})
+    assert again.status_code == 200 and again.get_json()["state"] == "paid"
+    assert [(p["attempt"], p["reference"], p["reconciled"]) for p in again.get_json()["payments"]] == [
+        (1, "BANK-0101", "failed"), (2, "BANK-0102", None)]
+    assert client.get(f"{API}/queue/to_pay", headers=head).get_json()["items"] == []
+
+    bank_file = {"lines": [{"reference": "BANK-0101", "status": "failed"},
+                           {"reference": "BANK-0102", "status": "confirmed"}]}
+    first = client.post(f"{API}/reconciliation", headers=head, json=bank_file)
+    assert first.status_code == 200 and first.get_json() == {"reconciled": 2, "changed": 1, "failed": 0}
+    kinds = _kinds(db, award_id)
+    assert kinds == ["award_approved", "award_paid", "award_payment_failed", "award_paid"]
+    second = client.post(f"{API}/reconciliation", headers=head, json=bank_file)
+    assert second.status_code == 200 and second.get_json() == {"reconciled": 2, "changed": 0, "failed": 0}
+    assert _kinds(db, award_id) == kinds
+    award = award_of_any(client, head, award_id)
+    assert award["state"] == "paid" and [p["reconciled"] for p in award["payments"]] == ["failed", "confirmed"]
+    books = client.get(f"{API}/budgets/{year}", headers=head).get_json()
+    assert books["balances"]["paid"] == 100000 and books["balances"]["payable"] == 0
+    assert books["available_fen"] == 1_000_000 - 100000
+
+
+def test_a_bank_result_is_final_a_failed_payment_is_not_confirmed_nor_a_confirmed_one_failed(
+        client, verified_report, as_role, db):
+    award_id, year, head = _paid(client, as_role, verified_report, "R1", reference="BANK-0201")
+    other_id, _, _ = _paid(client, as_role, verified_report, "R2", reference="BANK-0202")
+    first = client.post(f"{API}/reconciliation", headers=head, json={"lines": [
+        {"reference": "BANK-0201", "status": "failed"}, {"reference": "BANK-0202", "status": "confirmed"}]})
+    assert first.status_code == 200
+    refused = client.post(f"{API}/reconciliation", headers=head, json={"lines": [
+        {"reference": "BANK-0201", "status": "confirmed"}, {"reference": "BANK-0202", "status": "failed"}]})
+    assert refused.status_code == 422
+    problems = refused.get_json()["error"]["fields"]["lines"]
+    assert [p["line"] for p in problems] == [2, 3]
+    assert "failed earlier" in problems[0]["problem"] and "confirmed earlier" in problems[1]["problem"]
+    assert award_of_any(client, head, award_id)["payment"]["reconciled"] == "failed"
+    assert award_of_any(client, head, other_id)["state"] == "paid"
+
+
+def test_reconciliation_with_a_bad_line_fails_no_payment(client, verified_report, as_role, db):
+    award_id, year, head = _paid(client, as_role, verified_report, "R1", reference="BANK-0301")
+    bad = client.post(f"{API}/reconciliation", headers=head, json={"lines": [
+        {"reference": "BANK-0301", "status": "failed"}, {"reference": "BANK-0301", "status": "confirmed"},
+        {"reference": "BANK-9999", "status": "failed"}]})
+    assert bad.status_code == 422
+    assert [p["line"] for p in bad.get_json()["error"]["fields"]["lines"]] == [3, 4]
+    award = award_of_any(client, head, award_id)
+    assert award["state"] == "paid" and award["payment"]["reconciled"] is None
+    assert _kinds(db, award_id) == ["award_approved", "award_paid"]
+
+
+def test_a_payment_of_a_clawed_back_award_cannot_fail_and_the_line_says_why(client, verified_report, as_role, db):
+    award_id, year, head = _paid(client, as_role, verified_report, reference="BANK-0401")
+    assert client.post(f"{API}/awards/{award_id}/claw_back", headers=head, json={"reason": "不实"}).status_code == 200
+    refused = client.post(f"{API}/reconciliation", headers=head,
+                          json={"lines": [{"reference": "BANK-0401", "status": "failed"}]})
+    assert refused.status_code == 422
+    (problem,) = refused.get_json()["error"]["fields"]["lines"]
+    assert problem["line"] == 2 and "clawed back" in problem["problem"]
+    assert _kinds(db, award_id) == ["award_approved", "award_paid", "award_clawed_back"]

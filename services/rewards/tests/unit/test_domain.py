@@ -255,6 +255,19 @@ def test_a_paid_award_is_clawed_back_not_cancelled():
     assert error.value.code == "illegal"
 
 
+def test_a_failed_transfer_makes_a_paid_award_approved_and_payable_again():
+    state = transition("paid", "payment_failed", "system:reconciliation")
+    assert state == "approved"
+    assert transition(state, "pay", "reward.office") == "paid"
+
+
+@pytest.mark.parametrize("state", ["proposed", "reviewed", "approved", "cancelled", "expired", "clawed_back"])
+def test_only_a_paid_award_has_a_payment_that_can_fail(state):
+    with pytest.raises(WorkflowError) as error:
+        transition(state, "payment_failed", "reward.office")
+    assert error.value.code == "illegal"
+
+
 def test_the_reviewer_cannot_approve_their_own_review():
     with pytest.raises(WorkflowError) as error:
         transition("reviewed", "approve", "li.wei", reviewer="li.wei")
@@ -290,7 +303,8 @@ def test_unknown_states_actions_and_a_missing_actor_are_programming_errors():
             transition(*args)
 
 
-@given(st.lists(st.tuples(st.sampled_from(["review", "approve", "pay", "cancel", "expire", "claw_back"]),
+@given(st.lists(st.tuples(st.sampled_from(["review", "approve", "pay", "payment_failed", "cancel", "expire",
+                                            "claw_back"]),
                           st.sampled_from(["li.wei", "zhang.min", "wang.fang"])), max_size=12))
 def test_no_sequence_of_actions_pays_an_award_without_two_people_signing(steps):
     state, reviewed_by, approved_by = "proposed", None, None

@@ -8,8 +8,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from rewards import ledger
 from rewards.ledger import (BudgetExceeded, Entry, LedgerError, Position, approve, available, balances,
-                            budget_year, cancel, check_budget, claw_back, entries_for, expire, grant, granted,
-                            pay, position, recover, write_off)
+                            budget_year, cancel, check_budget, claw_back, entries_for, expire, fail_payment, grant,
+                            granted, pay, position, recover, write_off)
 
 AT = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
 
@@ -158,6 +158,112 @@ def test_an_expired_share_returns_while_the_paid_share_stays_paid():
     assert position(history, "A1") == Position(2026, 1000_00, 0, 500_00, 500_00, 0, 0)
 
 
+# --- failed transfers --------------------------------------------------------------------------
+
+def paid(amount_fen=1000_00, reference="BANK-1"):
+    history = approved(amount_fen)
+    return then(history, pay(history, "A1", AT, reference=reference))
+
+
+def test_a_failed_transfer_returns_its_amount_from_paid_to_payable_with_its_reference():
+    history = paid()
+    (entry,) = fail_payment(history, "A1", AT, reference="BANK-1")
+    assert (entry.entry_id, entry.kind, entry.debit, entry.credit, entry.amount_fen, entry.reference) == (
+        "A1:award_payment_failed:1", "award_payment_failed", "payable", "paid", 1000_00, "BANK-1")
+    history = then(history, [entry])
+    assert position(history, "A1") == Position(2026, 1000_00, 1000_00, 0, 0, 0, 0)
+    assert available(history, 2026) == 9000_00   # still committed: the award is owed, not void
+
+
+def test_paid_failed_and_paid_again_under_a_new_reference_is_paid_once():
+    history = paid(reference="BANK-1")
+    history = then(history, fail_payment(history, "A1", AT, reference="BANK-1"))
+    history = then(history, pay(history, "A1", AT, reference="BANK-2"))
+    assert [(e.kind, e.reference) for e in history if e.award_id == "A1"] == [
+        ("award_approved", None), ("award_paid", "BANK-1"), ("award_payment_failed", "BANK-1"),
+        ("award_paid", "BANK-2")]
+    assert [e.entry_id for e in history[-3:]] == ["A1:award_paid:1", "A1:award_payment_failed:1", "A1:award_paid:2"]
+    where = position(history, "A1")
+    assert (where.paid_fen, where.payable_fen) == (1000_00, 0)
+    assert balances(history)["paid"] == 1000_00 and balances(history)["payable"] == 0
+    assert available(history, 2026) == 9000_00
+
+
+def test_a_reference_fails_once_and_is_never_paid_again():
+    history = paid(reference="BANK-1")
+    history = then(history, fail_payment(history, "A1", AT, reference="BANK-1"))
+    with pytest.raises(LedgerError) as error:
+        fail_payment(history, "A1", AT, reference="BANK-1")
+    assert error.value.code == "already_failed"
+    with pytest.raises(LedgerError) as error:
+        pay(history, "A1", AT, reference="BANK-1")
+    assert error.value.code == "already_failed"
+    history = then(history, pay(history, "A1", AT, reference="BANK-2"))
+    history = then(history, fail_payment(history, "A1", AT, reference="BANK-2"))   # the new attempt may fail too
+    assert [e.entry_id for e in history[-1:]] == ["A1:award_payment_failed:2"]
+    assert position(history, "A1").payable_fen == 1000_00
+
+
+def test_only_a_payment_that_was_made_can_fail():
+    with pytest.raises(LedgerError) as error:
+        fail_payment(paid(reference="BANK-1"), "A1", AT, reference="BANK-9")
+    assert error.value.code == "unknown_payment"
+    with pytest.raises(LedgerError) as error:
+        fail_payment(approved(), "A1", AT, reference="BANK-1")
+    assert error.value.code == "unknown_payment"
+    with pytest.raises(LedgerError) as error:
+        fail_payment(funded(), "A1", AT, reference="BANK-1")
+    assert error.value.code == "not_approved"
+    with pytest.raises(LedgerError) as error:
+        fail_payment(paid(), "A1", AT, reference=" ")
+    assert error.value.code == "no_reference"
+    other = then(paid(), approve(paid(), "A2", 2026, 500_00, AT))
+    with pytest.raises(LedgerError) as error:   # a reference is one award's: A2 was not paid under BANK-1
+        fail_payment(other, "A2", AT, reference="BANK-1")
+    assert error.value.code == "unknown_payment"
+
+
+def test_a_failed_share_returns_only_that_shares_amount():
+    history = approved(1000_01)
+    history = then(history, pay(history, "A1", AT, reference="BANK-1", amount_fen=500_01))
+    history = then(history, pay(history, "A1", AT, reference="BANK-2", amount_fen=500_00))
+    (entry,) = fail_payment(history, "A1", AT, reference="BANK-2")
+    assert entry.amount_fen == 500_00
+    history = then(history, [entry])
+    assert (position(history, "A1").paid_fen, position(history, "A1").payable_fen) == (500_01, 500_00)
+    history = then(history, pay(history, "A1", AT, reference="BANK-3"))
+    assert [e.amount_fen for e in history[-1:]] == [500_00]
+    assert (position(history, "A1").paid_fen, position(history, "A1").payable_fen) == (1000_01, 0)
+
+
+def test_a_payment_cannot_fail_once_the_award_was_clawed_back_and_is_recovered_instead():
+    history = paid(reference="BANK-1")
+    history = then(history, claw_back(history, "A1", AT))
+    with pytest.raises(LedgerError) as error:
+        fail_payment(history, "A1", AT, reference="BANK-1")
+    assert error.value.code == "clawed_back"
+    # The money never reached the reporter: the office records it as recovered, back to the budget.
+    history = then(history, recover(history, "A1", AT, reference="BANK-1"))
+    assert position(history, "A1") == Position(2026, 1000_00, 0, 0, 1000_00, 0, 0)
+    assert available(history, 2026) == 10_000_00
+
+
+def test_a_failed_then_repaid_award_can_still_be_clawed_back_in_full():
+    history = paid(reference="BANK-1")
+    history = then(history, fail_payment(history, "A1", AT, reference="BANK-1"))
+    history = then(history, pay(history, "A1", AT, reference="BANK-2"))
+    (entry,) = claw_back(history, "A1", AT)
+    assert entry.amount_fen == 1000_00   # what was really paid, not both attempts
+
+
+def test_a_failed_award_can_be_cancelled_and_its_commitment_returns():
+    history = paid(reference="BANK-1")
+    history = then(history, fail_payment(history, "A1", AT, reference="BANK-1"))
+    history = then(history, cancel(history, "A1", AT))
+    assert position(history, "A1") == Position(2026, 1000_00, 0, 0, 1000_00, 0, 0)
+    assert available(history, 2026) == 10_000_00
+
+
 # --- claw-backs --------------------------------------------------------------------------------
 
 def test_a_claw_back_reverses_the_payment_and_does_not_refund_the_budget():
@@ -215,10 +321,12 @@ def test_entries_for_follows_the_workflow_actions():
     assert entries_for("review", history, "A1", AT) == []
     history = then(history, entries_for("approve", history, "A1", AT, year=2026, amount_fen=800_00))
     history = then(history, entries_for("pay", history, "A1", AT, reference="UNIONPAY-77"))
+    history = then(history, entries_for("payment_failed", history, "A1", AT, reference="UNIONPAY-77"))
+    history = then(history, entries_for("pay", history, "A1", AT, reference="UNIONPAY-78"))
     history = then(history, entries_for("claw_back", history, "A1", AT))
     history = then(history, entries_for("recover", history, "A1", AT))
-    assert [e.kind for e in history] == ["budget_granted", "award_approved", "award_paid", "award_clawed_back",
-                                         "clawback_recovered"]
+    assert [e.kind for e in history] == ["budget_granted", "award_approved", "award_paid", "award_payment_failed",
+                                         "award_paid", "award_clawed_back", "clawback_recovered"]
     assert available(history, 2026) == 10_000_00
     with pytest.raises(ValueError):
         entries_for("approve_all", history, "A1", AT)
@@ -246,16 +354,17 @@ PLACES = ("payable", "paid", "returned", "clawback", "written_off")
 
 
 class LedgerMachine(RuleBasedStateMachine):
-    """Random sequences of grants, approvals, payments (whole or by share), cancellations,
-    expiries, claw-backs, recoveries and write-offs, checked against a model of where
-    each award's money should be, kept without the ledger. Steps the ledger must refuse
-    are tried too, and must leave the history untouched."""
+    """Random sequences of grants, approvals, payments (whole or by share), failed transfers,
+    cancellations, expiries, claw-backs, recoveries and write-offs, checked against a model
+    of where each award's money should be, kept without the ledger. Steps the ledger must
+    refuse are tried too, and must leave the history untouched."""
 
     def __init__(self):
         super().__init__()
         self.history: list[Entry] = []
         self.granted = {2026: 0, 2027: 0}
-        self.awards: dict[str, dict] = {}   # award_id → year, approved, PLACES…, partial
+        self.awards: dict[str, dict] = {}   # award_id → year, approved, PLACES…, partial, transfers, clawed
+        self.transfers = 0
 
     # the model
 
@@ -292,8 +401,8 @@ class LedgerMachine(RuleBasedStateMachine):
         if amount > self.granted[year] - self.committed(year):
             assert isinstance(self.refused(approve, award_id, year, amount, AT), BudgetExceeded)
             return
-        self.awards[award_id] = {"year": year, "approved": amount, "partial": False,
-                                 **dict.fromkeys(PLACES, 0), "payable": amount}
+        self.awards[award_id] = {"year": year, "approved": amount, "partial": False, "clawed": False,
+                                 "transfers": {}, "failed": set(), **dict.fromkeys(PLACES, 0), "payable": amount}
         self.append(approve(self.history, award_id, year, amount, AT))
 
     @precondition(lambda self: self.with_money_in("payable"))
@@ -305,7 +414,25 @@ class LedgerMachine(RuleBasedStateMachine):
         whole = award["payable"] if amount is None else amount
         award["partial"] |= whole < award["payable"]
         self.move(award, "payable", "paid", whole)
-        self.append(pay(self.history, award_id, AT, reference="BANK", amount_fen=amount))
+        self.transfers += 1
+        reference = f"BANK-{self.transfers}"
+        award["transfers"][reference] = whole
+        self.append(pay(self.history, award_id, AT, reference=reference, amount_fen=amount))
+
+    def can_fail(self):
+        return sorted((i, r) for i, a in self.awards.items() if not a["clawed"]
+                      for r in a["transfers"] if r not in a["failed"])
+
+    @precondition(lambda self: self.can_fail())
+    @rule(data=st.data())
+    def fail(self, data):
+        award_id, reference = data.draw(st.sampled_from(self.can_fail()))
+        award = self.awards[award_id]
+        amount = award["transfers"][reference]
+        award["partial"] |= award["payable"] > 0 or amount < award["paid"]
+        self.move(award, "paid", "payable", amount)
+        award["failed"].add(reference)
+        self.append(fail_payment(self.history, award_id, AT, reference=reference))
 
     @precondition(lambda self: self.awards)
     @rule(data=st.data(), step=st.sampled_from([cancel, expire]))
@@ -324,6 +451,7 @@ class LedgerMachine(RuleBasedStateMachine):
         award["partial"] |= award["payable"] > 0
         self.move(award, "payable", "returned", award["payable"])
         self.move(award, "paid", "clawback", award["paid"])
+        award["clawed"] = True
         self.append(claw_back(self.history, award_id, AT))
 
     def settle_clawback(self, data, step, place):
@@ -352,6 +480,13 @@ class LedgerMachine(RuleBasedStateMachine):
         award = self.awards[award_id]
         assert self.refused(approve, award_id, award["year"], 1, AT).code == "already_approved"
         self.refused(pay, award_id, AT, reference="BANK", amount_fen=award["payable"] + 1)
+        assert self.refused(fail_payment, award_id, AT, reference="BANK-NEVER").code == "unknown_payment"
+        for reference in award["failed"]:
+            assert self.refused(fail_payment, award_id, AT, reference=reference).code == "already_failed"
+            assert self.refused(pay, award_id, AT, reference=reference).code == "already_failed"
+        if award["clawed"]:
+            for reference in set(award["transfers"]) - award["failed"]:
+                assert self.refused(fail_payment, award_id, AT, reference=reference).code == "clawed_back"
         if not award["paid"]:
             assert self.refused(claw_back, award_id, AT).code == "not_paid"
         self.refused(recover, award_id, AT, amount_fen=award["clawback"] + 1)
