@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from servicekit.web import public
 
-from .proxy import _state
+from .proxy import _state, pool_for
 from .routing import SERVICES
 
 edge_blueprint = Blueprint("edge", __name__)
@@ -44,7 +44,7 @@ def status():
         instances = []
         for base in state["upstreams"].addresses[service]:
             try:
-                answer = state["pool"].request("GET", f"{base}/readyz", timeout=2.0, retries=False)
+                answer = pool_for(state, base).request("GET", "/readyz", timeout=2.0, retries=False)
                 ok = answer.status == 200
             except Exception:  # unreachable is simply not ready
                 ok = False

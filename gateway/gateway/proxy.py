@@ -1,8 +1,9 @@
 """The front door: authenticate, authorise at the edge, limit, and forward to a service.
 
-Forwarding uses pooled keep-alive connections (urllib3) to the services' gthread
-workers; bodies stream both ways, so an evidence video is never held whole in
-memory. The caller's own identity headers are dropped and the gateway's signed
+Forwarding uses pooled keep-alive connections (one urllib3 pool per upstream
+instance) to the services' gthread workers. Bodies up to SMALL_BODY_BYTES go
+whole (one send, one read: most API calls); larger ones stream both ways, so an
+evidence video is never held whole in memory. The caller's own identity headers are dropped and the gateway's signed
 ones put in their place. Upstream failures answer in the services' JSON error
 shape: 503 when refused (or its circuit is open), 504 on timeout.
 """
@@ -39,6 +40,9 @@ STRIPPED = HOP_BY_HOP | {ident.IDENTITY_HEADER.lower(), ident.SIGNATURE_HEADER.l
 ANONYMOUS = ident.Identity("anonymous", frozenset({"public"}))
 IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
 KEY_CACHE_S = 30.0  # a revoked key stops working within this long on every replica
+# Bodies up to this size are read whole rather than relayed through a generator: measured
+# (bench/README.md, Gateway) to save 0.1-0.15 ms of gateway CPU per request.
+SMALL_BODY_BYTES = 64 * 1024
 
 proxy_blueprint = Blueprint("proxy", __name__)
 _state_lock = threading.Lock()
@@ -50,7 +54,7 @@ def _state():
         with _state_lock:
             if "gateway" not in ext:
                 ext["gateway"] = {
-                    "pool": urllib3.PoolManager(num_pools=16, maxsize=32, retries=False),
+                    "pools": {},
                     "upstreams": Upstreams.from_env(),
                     "static_keys": ApiKeys.from_file(os.environ.get("GATEWAY_API_KEYS_FILE")),
                     "key_cache": {},
@@ -120,6 +124,18 @@ def limit(who: ident.Identity, kind: str) -> None:
 
 
 # -- forwarding ------------------------------------------------------------------------
+def pool_for(state, base: str) -> urllib3.HTTPConnectionPool:
+    """One keep-alive pool per upstream instance: calling it directly skips PoolManager's URL
+    parsing and pool-key work on every request (~0.1 ms of CPU each, measured)."""
+    pool = state["pools"].get(base)
+    if pool is None:
+        with _state_lock:
+            pool = state["pools"].get(base)
+            if pool is None:
+                pool = state["pools"][base] = urllib3.connection_from_url(base, maxsize=32, retries=False)
+    return pool
+
+
 def _send(state, service: str, method: str, path_and_query: str, body, headers: dict, timeout_s: float):
     """One request to one instance of `service`; a refused idempotent request tries the next instance."""
     attempts = len(state["upstreams"].addresses[service]) if method in IDEMPOTENT else 1
@@ -130,9 +146,10 @@ def _send(state, service: str, method: str, path_and_query: str, body, headers: 
             last = "circuit open"
             continue
         try:
-            response = state["pool"].request(method, base + path_and_query, body=body, headers=headers,
-                                             timeout=urllib3.Timeout(connect=2.0, read=timeout_s),
-                                             preload_content=False, redirect=False, retries=False)
+            response = pool_for(state, base).urlopen(
+                method, path_and_query, body=body, headers=headers,
+                timeout=urllib3.Timeout(connect=2.0, read=timeout_s), preload_content=False,
+                decode_content=False, redirect=False, retries=False, assert_same_host=False)
         except (NewConnectionError, MaxRetryError, ProtocolError, ConnectionError) as exc:
             # Before TimeoutError: urllib3's NewConnectionError (refused) is a ConnectTimeoutError.
             state["breaker"].failure(base)
@@ -167,19 +184,39 @@ def forward(_rest):
     headers["X-Request-ID"] = g.request_id
     headers["X-Forwarded-For"] = request.remote_addr or ""
     body = None
-    if request.content_length:
+    if request.content_length and request.content_length > SMALL_BODY_BYTES:
         headers["Content-Length"] = str(request.content_length)
         body = request.stream  # streamed through, never read whole
-    elif request.method in ("POST", "PUT", "PATCH"):
+    elif request.method in ("POST", "PUT", "PATCH") or request.content_length:
         body = request.get_data() or None
+        if body is not None:
+            headers["Content-Length"] = str(len(body))
     query = request.query_string.decode("latin-1")
     upstream = _send(state, route.service, request.method, upstream_path + (f"?{query}" if query else ""),
                      body, headers, route.timeout_s)
+    return _relay(route.service, upstream)
+
+
+def _relay(service: str, upstream) -> Response:
+    """The upstream's answer to the caller: small bodies whole, large ones streamed."""
     out_headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP]
+    length = upstream.headers.get("Content-Length")
+    if length is not None and length.isdigit() and int(length) <= SMALL_BODY_BYTES:
+        try:
+            data = upstream.read(decode_content=False)
+        except TimeoutError:
+            upstream.release_conn()
+            raise ApiError(504, f"{service} stopped answering mid-way", code="upstream_timeout") from None
+        except (ProtocolError, OSError) as exc:
+            upstream.release_conn()
+            log.warning("upstream answer broken", extra={"service": service, "reason": str(exc)[:200]})
+            raise ApiError(502, f"{service} broke off its answer", code="bad_gateway") from None
+        upstream.release_conn()
+        return Response(data, status=upstream.status, headers=out_headers)
 
     def relay():
         try:
-            yield from upstream.stream(64 * 1024)
+            yield from upstream.stream(64 * 1024, decode_content=False)
         finally:
             upstream.release_conn()
     return Response(stream_with_context(relay()), status=upstream.status, headers=out_headers)
