@@ -14,7 +14,7 @@ to the outbox; then --idle-sweeps sweeps that find nothing due (the steady state
 SLA_SWEEP_S = 5 s), with EXPLAIN (ANALYZE, BUFFERS) of the very statement the sweep ran.
 Last, --closed-history closed cases whose unfired timers were cancelled when they were
 handled (what a year of normal work leaves behind; nothing deletes them) and the idle
-sweep again, with and without a candidate index.
+sweep again (the live-timer index keeps them out of its way).
 
 Part "latency" (through the broker): the dispatch worker as production starts it
 (`python -m dispatch.worker`, consumer + relay + timers) on a fresh database with the
@@ -528,12 +528,12 @@ def table_facts(pg_url: str) -> dict:
             " count(*) FILTER (WHERE fired_at IS NULL AND cancelled),"
             " count(*) FILTER (WHERE fired_at IS NULL AND cancelled AND due_at <= now()),"
             " pg_size_pretty(pg_relation_size('case_timers')),"
-            " pg_size_pretty(pg_relation_size('ix_case_timers_pending'))"
+            " pg_size_pretty(pg_relation_size('ix_case_timers_live'))"
             " FROM case_timers").fetchone()
         open_cases = conn.execute("SELECT count(*) FROM cases WHERE state IN "
                                   "('new','assigned','accepted','referred','handled','verified')").fetchone()[0]
     return {"timers": row[0], "in_partial_index": row[1], "pending": row[2], "cancelled_unfired": row[3],
-            "cancelled_past_due": row[4], "table": row[5], "ix_case_timers_pending": row[6], "open_cases": open_cases}
+            "cancelled_past_due": row[4], "table": row[5], "ix_case_timers_live": row[6], "open_cases": open_cases}
 
 
 def outbox_counts(db) -> collections.Counter:
@@ -589,10 +589,8 @@ def idle_sweeps(settings, db, watch: SqlWatch, count: int) -> dict:
 def print_explain(lines: list[str], indent: str = "    ") -> None:
     for line in lines:
         print(indent + line)
-    uses = any("ix_case_timers_pending" in line for line in lines)
-    candidate = any("ix_bench_case_timers_live" in line for line in lines)
-    print(f"{indent}-> uses ix_case_timers_pending: {'yes' if uses else 'NO'}"
-          + ("; uses the candidate index ix_bench_case_timers_live" if candidate else ""))
+    uses = any("ix_case_timers_live" in line for line in lines)
+    print(f"{indent}-> uses ix_case_timers_live: {'yes' if uses else 'NO'}")
 
 
 def part_sweep(args, cleanup: Cleanup) -> None:
@@ -625,8 +623,8 @@ def part_sweep(args, cleanup: Cleanup) -> None:
           f"{loaded['pending'] + loaded['fired']:,} timers ({loaded['pending']:,} pending in the future, "
           f"{loaded['fired']:,} already fired) loaded by COPY in {t2 - t1:.1f} s; VACUUM ANALYZE {t3 - t2:.1f} s")
     facts = table_facts(pg)
-    print(f"case_timers: {facts['timers']:,} rows ({facts['table']}), partial index ix_case_timers_pending holds "
-          f"{facts['in_partial_index']:,} ({facts['ix_case_timers_pending']})")
+    print(f"case_timers: {facts['timers']:,} rows ({facts['table']}), partial index ix_case_timers_live holds "
+          f"{facts['in_partial_index']:,} ({facts['ix_case_timers_live']})")
     print(flush=True)
 
     settings = load_settings("dispatch", {"DATABASE_URL": url})
@@ -688,10 +686,9 @@ def part_sweep(args, cleanup: Cleanup) -> None:
         closed = load_closed_history(pg, args.closed_history, levels, rng, datetime.now(UTC))
         vacuum_analyze(pg)
         facts = table_facts(pg)
-        print(f"  case_timers: {facts['timers']:,} rows ({facts['table']}); ix_case_timers_pending holds "
-              f"{facts['in_partial_index']:,} entries ({facts['ix_case_timers_pending']}), of which "
-              f"{facts['cancelled_unfired']:,} cancelled ({facts['cancelled_past_due']:,} already past due) and "
-              f"{facts['pending']:,} really pending")
+        print(f"  case_timers: {facts['timers']:,} rows ({facts['table']}), {facts['cancelled_unfired']:,} of them "
+              f"cancelled unfired ({facts['cancelled_past_due']:,} already past due); ix_case_timers_live holds "
+              f"{facts['in_partial_index']:,} entries ({facts['ix_case_timers_live']}), the live ones only")
         idle = idle_sweeps(settings, db, watch, args.idle_sweeps)
         s = idle["stats"]
         print(f"  idle sweep x{s['n']}: p50 {s['p50']:.2f} ms, p95 {s['p95']:.2f}, max {s['max']:.2f} "
@@ -706,33 +703,14 @@ def part_sweep(args, cleanup: Cleanup) -> None:
         due_hist.append((result["wall"], result["fired"], outside))
         print(f"  sweep with {n_hist:,} due ({', '.join(f'{k} {v:,}' for k, v in made['by_kind'].items())}): "
               f"{result['wall']:.2f} s = {result['wall'] / max(result['fired'], 1) * 1000:.2f} ms per fired timer, "
-              f"of which outside _fire (the batch SELECTs walking past the cancelled entries, UPDATEs, commits) "
+              f"of which outside _fire (the batch SELECTs, UPDATEs, commits) "
               f"{outside:.2f} s")
-        import psycopg
-        with psycopg.connect(pg, autocommit=True) as conn:
-            conn.execute("CREATE INDEX ix_bench_case_timers_live ON case_timers (due_at) "
-                         "WHERE fired_at IS NULL AND cancelled IS false")
-            conn.execute("ANALYZE case_timers")
-            size = conn.execute("SELECT pg_size_pretty(pg_relation_size('ix_bench_case_timers_live'))").fetchone()[0]
-        idle2 = idle_sweeps(settings, db, watch, args.idle_sweeps)
-        s2 = idle2["stats"]
-        print(f"  candidate (bench database only): CREATE INDEX .. ON case_timers (due_at) WHERE fired_at IS NULL "
-              f"AND cancelled IS false ({size}); idle sweep x{s2['n']}: p50 {s2['p50']:.2f} ms, p95 {s2['p95']:.2f}, "
-              f"max {s2['max']:.2f}")
-        print("  EXPLAIN (ANALYZE, BUFFERS) with the candidate index:")
-        print_explain(explain_sweep_select(db, watch))
-        made = make_due(pg, n_hist, mix)
-        result = timed_sweep(settings, db, watch)
-        outside = result["wall"] - sum(sum(v) for v in result["per_kind"].values())
-        print(f"  sweep with {n_hist:,} due, candidate index: {result['wall']:.2f} s = "
-              f"{result['wall'] / max(result['fired'], 1) * 1000:.2f} ms per fired timer, outside _fire {outside:.2f} s")
-        summary.append(("idle+history", closed["cancelled"], s["p50"], s2["p50"], due_hist[0][2], outside, n_hist))
+        summary.append(("idle+history", closed["cancelled"], s["p50"], due_hist[0][2], n_hist))
         print(flush=True)
 
     print("summary (sweep): " + "; ".join(
         f"{row[0]:,} due: {row[2]:.2f} s, {row[3]:.2f} ms/timer, idle {row[4]:.2f} ms" if isinstance(row[0], int)
-        else (f"with {row[1]:,} cancelled timers: idle {row[2]:.2f} ms (candidate index {row[3]:.2f} ms), "
-              f"{row[6]:,} due: {row[4]:.2f} s outside _fire (candidate index {row[5]:.2f} s)")
+        else (f"with {row[1]:,} cancelled timers: idle {row[2]:.2f} ms, {row[4]:,} due: {row[3]:.2f} s outside _fire")
         for row in summary))
     print(f"end: {load_note()}")
     print(flush=True)
