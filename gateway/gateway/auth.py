@@ -1,59 +1,55 @@
 """The gateway's own routes: people log in and refresh tokens; admins manage keys and accounts.
 
 These are public to the kit (no gateway-signed identity exists yet at the front
-door): each authenticates its caller itself.
+door): the login routes need nothing, and the administration routes authenticate
+their caller themselves (gateway_roles).
 """
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
-from marshmallow import Schema, fields, validate
+import functools
+
+from flask import Blueprint, g, jsonify
 
 from servicekit.errors import ApiError
 from servicekit.identity import ROLES
 from servicekit.internal import get_json, service_url
+from servicekit.openapi import doc
 from servicekit.web import json_body, public, request_session, runtime, write
 
-from . import credentials
+from . import credentials, schemas
 from .proxy import _state, authenticate
 
 auth_blueprint = Blueprint("auth", __name__)
 
-
-class Login(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
-
-
-class Refresh(Schema):
-    refresh_token = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+ADMIN = ("admin",)
+TOKENS_TAG = "gateway: tokens"
+ADMIN_TAG = "gateway: administration"
 
 
-class NewKey(Schema):
-    subject = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    roles = fields.List(fields.String(validate=validate.OneOf(sorted(ROLES))), required=True,
-                        validate=validate.Length(min=1))
-    grids = fields.List(fields.String(validate=validate.Regexp(r"^140502\d*$")), load_default=list)
-    note = fields.String(load_default="", validate=validate.Length(max=200))
+def gateway_roles(*roles: str):
+    """Allow the view only to callers with the gateway's credentials (an API key or a token) holding one of `roles`.
 
+    No credentials: 401; other roles: 403. The caller is then `g.caller`, as for forwarded calls.
+    The roles stay on the view (`_gateway_roles`): the gateway's OpenAPI document reads them (docs.py).
+    """
+    unknown = set(roles) - ROLES
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+    allowed = frozenset(roles)
 
-class NewAccount(Schema):
-    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{2,64}$"))
-    password = fields.String(required=True, validate=validate.Length(min=12, max=200,
-                                                                      error="at least 12 characters"))
-    display_name = fields.String(load_default=None, validate=validate.Length(max=50))
-    person_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    roles = fields.List(fields.String(validate=validate.OneOf(sorted(ROLES))), required=True,
-                        validate=validate.Length(min=1))
-    grids = fields.List(fields.String(validate=validate.Regexp(r"^140502\d*$")), load_default=list)
-
-
-def _admin():
-    who, kind = authenticate()
-    if kind == "public":
-        raise ApiError(401, "administration needs credentials")
-    if "admin" not in who.roles:
-        raise ApiError(403, "administration is for the admin role")
-    return who
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            who, kind = authenticate()
+            if kind == "public":
+                raise ApiError(401, "this route needs credentials (an API key or a token)")
+            if not who.roles & allowed:
+                raise ApiError(403, f"this route is for the roles {', '.join(sorted(allowed))}")
+            g.caller = who
+            return view(*args, **kwargs)
+        wrapper._gateway_roles = allowed
+        return wrapper
+    return decorate
 
 
 def scope_from_registry(person_id: str) -> list[str] | None:
@@ -67,16 +63,28 @@ def scope_from_registry(person_id: str) -> list[str] | None:
 
 
 @auth_blueprint.post("/auth/login")
+@doc(body=schemas.Login, response=schemas.Tokens, tags=[TOKENS_TAG])
 @public
 def login():
-    body = json_body(Login())
+    """Log a person in: an access token (15 minutes) and a refresh token.
+
+    A wrong username or password answers 401 (`invalid_credentials`). An account linked to a
+    registry person gets the grids where the person holds a role now as its scope.
+    """
+    body = json_body(schemas.Login())
     return write(credentials.login, body["username"], body["password"], _state()["jwt_secret"], scope_from_registry)
 
 
 @auth_blueprint.post("/auth/refresh")
+@doc(body=schemas.Refresh, response=schemas.Tokens, tags=[TOKENS_TAG])
 @public
 def refresh():
-    token = json_body(Refresh())["refresh_token"]
+    """New tokens for a refresh token, which is then used up.
+
+    An invalid, expired or revoked refresh token answers 401 (`invalid_token`); one presented a
+    second time revokes the whole login (someone else has a copy).
+    """
+    token = json_body(schemas.Refresh())["refresh_token"]
     session = request_session()
     try:
         return write(credentials.refresh, token, _state()["jwt_secret"])
@@ -88,32 +96,43 @@ def refresh():
 
 
 @auth_blueprint.get("/admin/api-keys")
+@doc(response=schemas.KeyList, tags=[ADMIN_TAG])
 @public
+@gateway_roles(*ADMIN)
 def list_keys():
-    _admin()
+    """The API keys issued here, revoked ones included (never the keys themselves)."""
     return jsonify(items=credentials.list_keys(request_session()))
 
 
 @auth_blueprint.post("/admin/api-keys")
+@doc(body=schemas.NewKey, response=schemas.KeyCreated, status=201, tags=[ADMIN_TAG])
 @public
+@gateway_roles(*ADMIN)
 def create_key():
-    who = _admin()
-    body = json_body(NewKey())
-    return write(credentials.create_key, body["subject"], body["roles"], body["grids"], body["note"], who.subject,
-                 status=201)
+    """Issue an API key with roles and a grid scope.
+
+    The key itself is in this answer only: only its SHA-256 is stored.
+    """
+    body = json_body(schemas.NewKey())
+    return write(credentials.create_key, body["subject"], body["roles"], body["grids"], body["note"],
+                 g.caller.subject, status=201)
 
 
 @auth_blueprint.delete("/admin/api-keys/<key_id>")
+@doc(response=schemas.KeyRevoked, tags=[ADMIN_TAG])
 @public
+@gateway_roles(*ADMIN)
 def revoke_key(key_id):
-    _admin()
+    """Revoke an API key: refused at once by this replica, by the others within 30 seconds."""
     result = write(credentials.revoke_key, key_id)
     _state()["key_cache"].clear()  # this replica forgets at once; others within the cache's lifetime
     return result
 
 
 @auth_blueprint.post("/admin/accounts")
+@doc(body=schemas.NewAccount, response=schemas.AccountCreated, status=201, tags=[ADMIN_TAG])
 @public
+@gateway_roles(*ADMIN)
 def create_account():
-    _admin()
-    return write(credentials.create_account, json_body(NewAccount()), status=201)
+    """Create a person's account (they log in at POST /auth/login); an existing username answers 409."""
+    return write(credentials.create_account, json_body(schemas.NewAccount()), status=201)

@@ -5,9 +5,11 @@ servicekit.openapi from its routes and marshmallow schemas) merged into one, as 
 client sees the API through the gateway: paths as the gateway routes them
 (/ops/probes of incidents is /ops/incidents/probes here), the gateway's
 credentials (an API key or a person's token) in place of the identity the gateway
-signs for the services. A service that does not answer is listed in
-`x-unavailable` instead of failing the whole document. Built at most once a
-minute (every few seconds while a service is missing).
+signs for the services. The gateway's own routes (/auth, /admin, /open311/v2,
+/status) are one more document, built the same way from its own views
+(own_document). A service that does not answer is listed in `x-unavailable`
+instead of failing the whole document. Built at most once a minute (every few
+seconds while a service is missing).
 
 GET /docs: Swagger UI, from the files the swagger-ui-bundle package ships (no
 CDN: a district's network may be offline), with no call to an outside validator.
@@ -26,10 +28,11 @@ from flask import Blueprint, Response, current_app, g, send_from_directory, url_
 from swagger_ui_bundle import swagger_ui_path
 
 from servicekit import identity as ident
-from servicekit.openapi import OPENAPI_VERSION, SECURITY_SCHEME, package_version
+from servicekit.openapi import (OPENAPI_VERSION, SECURITY_SCHEME, build_document, documented_rules, openapi_path,
+                                package_version)
 from servicekit.web import public, runtime
 
-from . import proxy
+from . import open311, proxy
 from .routing import ROUTES, SERVICES, Route
 
 log = logging.getLogger(__name__)
@@ -48,8 +51,14 @@ GATEWAY_SCHEMES = {
                     "description": "A person's token from POST /auth/login (or the district's OIDC provider)."},
 }
 CREDENTIALS = [{"apiKey": []}, {"bearerToken": []}]
+OWN = "gateway"  # the name of the gateway's own document among the services'
 
 docs_blueprint = Blueprint("docs", __name__)
+# Routes of the gateway that are not its own API: the catch-alls forwarding to the services (which
+# document those routes themselves), Open311's answer to unknown paths, this document and its
+# page, and the kit's probe routes.
+UNDOCUMENTED_BLUEPRINTS = frozenset({proxy.proxy_blueprint.name, docs_blueprint.name, "ops_probe"})
+UNDOCUMENTED_ENDPOINTS = frozenset({f"{open311.open311_blueprint.name}.{open311.elsewhere.__name__}"})
 
 
 # -- merging (pure) ------------------------------------------------------------------
@@ -127,7 +136,7 @@ def _gateway_security(operation: dict) -> list[dict]:
 
 
 def merge(documents: dict[str, dict | None], routes: tuple[Route, ...] = ROUTES, version: str = "0.0.0") -> dict:
-    """One OpenAPI document from the services' own, keyed by service name.
+    """One OpenAPI document from the services' own, keyed by service name (and the gateway's, own_document).
 
     A service whose document is None (it did not answer) is listed in `x-unavailable`. Paths become
     the gateway's (routes); operation ids get the service's name in front; components defined
@@ -139,10 +148,11 @@ def merge(documents: dict[str, dict | None], routes: tuple[Route, ...] = ROUTES,
         "openapi": OPENAPI_VERSION,
         "info": {"title": "EnvGrid API", "version": version, "description": (
             "The whole public API of EnvGrid, through the gateway: each service documents its own routes "
-            "and bodies, merged here. Call with an API key (`X-API-Key`) or a person's token "
-            "(`Authorization: Bearer`); routes open to the public need neither. Every error has one shape "
-            "(the Error schema) and a request id to quote. Services that did not answer when this document "
-            "was assembled are listed in `x-unavailable`.")},
+            "and bodies, and the gateway its own (tokens, administration, Open311, status), merged here. "
+            "Call with an API key (`X-API-Key`) or a person's token (`Authorization: Bearer`); routes open "
+            "to the public need neither. Every error has one shape (the Error schema) and a request id to "
+            "quote, except Open311's, which keep GeoReport v2's. Services that did not answer when this "
+            "document was assembled are listed in `x-unavailable`.")},
         "paths": {},
         "components": {},
         "tags": [],
@@ -188,6 +198,95 @@ def merge(documents: dict[str, dict | None], routes: tuple[Route, ...] = ROUTES,
     return merged
 
 
+# -- the gateway's own document ---------------------------------------------------------
+def own_rules(app) -> list:
+    """The URL rules of the gateway's own API."""
+    return [rule for rule in documented_rules(app)
+            if rule.endpoint not in UNDOCUMENTED_ENDPOINTS
+            and rule.endpoint.rsplit(".", 1)[0] not in UNDOCUMENTED_BLUEPRINTS]
+
+
+def _needs_credentials(operation: dict, roles) -> None:
+    """A route of the gateway that authenticates its caller itself (auth.gateway_roles), documented as a
+    service's role-restricted route is: the caller's identity, with these roles.
+
+    merge() turns that into the gateway's credentials, as it does for the services' routes.
+    """
+    roles = sorted(roles)
+    operation["security"] = [{SECURITY_SCHEME: []}]
+    operation["x-roles"] = roles
+    operation["description"] = "\n\n".join(filter(None, (operation.get("description"),
+                                                        f"Roles: {', '.join(roles)}.")))
+    responses = {**operation["responses"], "401": {"$ref": "#/components/responses/Unauthenticated"}}
+    if not set(roles) >= ident.ROLES:
+        responses["403"] = {"$ref": "#/components/responses/Forbidden"}
+    operation["responses"] = dict(sorted(responses.items(), key=lambda item: (item[0] == "default", item[0])))
+
+
+def _fixed_path_parameter(item: dict) -> dict | None:
+    for key, operation in item.items():
+        if key in HTTP_METHODS:
+            for parameter in operation.get("parameters", ()):
+                if parameter["in"] == "path" and "enum" in parameter.get("schema", {}):
+                    return parameter
+    return None
+
+
+def _one_path_per_value(paths: dict) -> dict:
+    """/requests.{fmt} with fmt json or xml → /requests.json and /requests.xml: the URLs clients call.
+
+    Where the value is a format (Open311's), only its media type stays in the answers; the
+    operation ids get the value, so they stay unique.
+    """
+    out: dict = {}
+    pending = list(paths.items())
+    while pending:
+        path, item = pending.pop(0)
+        fixed = _fixed_path_parameter(item)
+        if fixed is None:
+            out[path] = item
+            continue
+        for value in fixed["schema"]["enum"]:
+            concrete = {}
+            for key, operation in item.items():
+                operation = copy.deepcopy(operation)
+                if key in HTTP_METHODS:
+                    operation["parameters"] = [p for p in operation.get("parameters", ())
+                                               if not (p["in"] == "path" and p["name"] == fixed["name"])]
+                    if not operation["parameters"]:
+                        del operation["parameters"]
+                    operation["operationId"] = f"{operation['operationId']}.{value}"
+                    media = open311.FORMATS.get(value)
+                    for response in operation["responses"].values():
+                        if media in response.get("content", {}):
+                            response["content"] = {media: response["content"][media]}
+                concrete[key] = operation
+            pending.append((path.replace("{" + fixed["name"] + "}", value), concrete))
+    return dict(sorted(out.items()))
+
+
+def own_document(app, version: str = "0.0.0") -> dict:
+    """The gateway's own routes as one more document to merge: /auth, /admin, /open311/v2, /status.
+
+    Built by the kit from the views (their @doc, docstrings and schemas) as a service's is. The
+    views are all @public to the kit, the gateway being the front door; those that authenticate
+    their caller (auth.gateway_roles) are documented with the roles they allow, as a service's.
+    """
+    rules = own_rules(app)
+    document = build_document(app, title="EnvGrid gateway", version=version, rules=rules, description=(
+        "The gateway's own routes: people's tokens, administration of keys and accounts, Open311 "
+        "GeoReport v2 and the upstreams' status."))
+    for rule in rules:
+        roles = getattr(app.view_functions[rule.endpoint], "_gateway_roles", None)
+        if roles is None:
+            continue
+        path, _ = openapi_path(rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            _needs_credentials(document["paths"][path][method.lower()], roles)
+    document["paths"] = _one_path_per_value(document["paths"])
+    return document
+
+
 # -- fetching and caching --------------------------------------------------------------
 def _fetch(app, service: str, request_id: str) -> dict | None:
     with app.app_context():
@@ -219,11 +318,14 @@ def merged_document() -> bytes:
     app = current_app._get_current_object()
     with _init_lock:
         state = app.extensions.setdefault("gateway_docs", {"lock": threading.Lock(), "at": 0.0, "body": None,
-                                                           "ttl": 0.0})
+                                                           "ttl": 0.0, "own": None})
     with state["lock"]:
         now = time.monotonic()
         if state["body"] is None or now - state["at"] >= state["ttl"]:
-            document = merge(fetch_documents(app), version=package_version(runtime().spec))
+            version = package_version(runtime().spec)
+            if state["own"] is None:  # the gateway's routes do not change while it runs
+                state["own"] = own_document(app, version)
+            document = merge({**fetch_documents(app), OWN: state["own"]}, version=version)
             state.update(body=json.dumps(document, ensure_ascii=False).encode(), at=now,
                          ttl=CACHE_INCOMPLETE_S if document["x-unavailable"] else CACHE_S)
         return state["body"]

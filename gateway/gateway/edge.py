@@ -5,8 +5,10 @@ import os
 
 from flask import Blueprint, Response, jsonify, request
 
+from servicekit.openapi import doc
 from servicekit.web import public
 
+from . import schemas
 from .proxy import _state, pool_for
 from .routing import SERVICES
 
@@ -35,9 +37,13 @@ def cors(response: Response) -> Response:
 
 
 @edge_blueprint.get("/status")
+@doc(response=schemas.GatewayStatus, tags=["gateway: status"])
 @public
 def status():
-    """Every upstream instance's /readyz, for operators: one look at the whole system."""
+    """Every upstream instance's /readyz, for operators: one look at the whole system.
+
+    503 with the same body (status `degraded`) while any instance is not ready.
+    """
     state = _state()
     report, healthy = {}, True
     for service in SERVICES:

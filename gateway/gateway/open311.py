@@ -34,9 +34,10 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from servicekit.errors import ApiError
+from servicekit.openapi import doc
 from servicekit.web import public, runtime
 
-from . import proxy
+from . import proxy, schemas
 
 log = logging.getLogger(__name__)
 
@@ -428,11 +429,37 @@ def _incoming_fields() -> dict:
 
 # -- routes -----------------------------------------------------------------------------------
 FMT = "<any(json, xml):fmt>"
+TAG = "open311: GeoReport v2"
+
+
+def _answers(json_schema: dict, root: str, item: str | None = None, description: str | None = None) -> dict:
+    """An OpenAPI response: `json_schema` in JSON (.json), the same under <root> in XML (.xml)."""
+    xml = f"<{root}>" + (f" with one <{item}> per entry" if item else "")
+    answer = {"content": {FORMATS["json"]: {"schema": json_schema},
+                          FORMATS["xml"]: {"schema": {"type": "string", "description": f"the same as XML: {xml}"}}}}
+    if description:
+        answer["description"] = description
+    return answer
+
+
+def _list_of(schema) -> dict:
+    return {"type": "array", "items": schema}
+
+
+ERRORS = _answers(_list_of(schemas.Open311Error), "errors", "error", description=(
+    "Any error, in GeoReport v2's format: code repeats the HTTP status (a field the request cannot make a "
+    "report with is 400); 404 for an unknown service or request, 429 over the public's limit, 503 while "
+    "a service is unavailable"))
+_REQUEST_FIELDS = {"required": True, "content": {
+    media: {"schema": schemas.Open311RequestCreate}
+    for media in ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")}}
 
 
 @open311_blueprint.get(f"/discovery.{FMT}")
+@doc(response=_answers(schemas.Open311Discovery, "discovery"), errors=ERRORS, tags=[TAG])
 @public
 def get_discovery(fmt):
+    """Where this endpoint is and what it speaks (GeoReport v2 service discovery)."""
     _as_public()
     base = request.url_root.rstrip("/") + PREFIX
     data = discovery(base, runtime().settings.production)
@@ -440,15 +467,19 @@ def get_discovery(fmt):
 
 
 @open311_blueprint.get(f"/services.{FMT}")
+@doc(response=_answers(_list_of(schemas.Open311Service), "services", "service"), errors=ERRORS, tags=[TAG])
 @public
 def get_services(fmt):
+    """The district's categories the public may report, as services."""
     _as_public()
     return _answer(_offered_services(), fmt, "services", "service")
 
 
 @open311_blueprint.get(f"/services/<code>.{FMT}")
+@doc(response=_answers(schemas.Open311ServiceDefinition, "service_definition"), errors=ERRORS, tags=[TAG])
 @public
 def get_service(code, fmt):
+    """A service's definition: no attributes beyond the standard fields."""
     _as_public()
     if code not in {s["service_code"] for s in _offered_services()}:
         raise Open311Error(404, f"no service {code}")
@@ -456,8 +487,15 @@ def get_service(code, fmt):
 
 
 @open311_blueprint.post(f"/requests.{FMT}")
+@doc(body=_REQUEST_FIELDS, response=_answers(_list_of(schemas.Open311RequestCreated), "service_requests", "request"),
+     status=201, errors=ERRORS, tags=[TAG])
 @public
 def post_request(fmt):
+    """Report a problem: filed as an anonymous public report, answered with its id (the tracking code).
+
+    service_code and description are required, and where it is: lat and long, or an address_string.
+    Query parameters count as fields too. A name and a valid phone together make the report a named one.
+    """
     _as_public()
     fields = _incoming_fields()
     services = _offered_services(quick=True)
@@ -472,8 +510,14 @@ def post_request(fmt):
 
 
 @open311_blueprint.get(f"/requests.{FMT}")
+@doc(query=schemas.Open311RequestQuery, response=_answers(_list_of(schemas.Open311Request), "service_requests",
+                                                          "request"), errors=ERRORS, tags=[TAG])
 @public
 def get_requests(fmt):
+    """Several requests by their ids; ids not found are left out.
+
+    There is no list of all requests: reports are private to their reporters.
+    """
     _as_public()
     ids = requested_ids(request.args.get("service_request_id"))
     found = [item for item in (_track(i) for i in ids) if item is not None]
@@ -481,8 +525,10 @@ def get_requests(fmt):
 
 
 @open311_blueprint.get(f"/requests/<request_id>.{FMT}")
+@doc(response=_answers(_list_of(schemas.Open311Request), "service_requests", "request"), errors=ERRORS, tags=[TAG])
 @public
 def get_request(request_id, fmt):
+    """One request by its id (the tracking code), as a list of one (the spec's shape)."""
     _as_public()
     found = _track(request_id)
     if found is None:

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 import requests
+from openapi_spec_validator import validate as validate_spec
 
 from gateway.keys import key_digest
 from servicekit import identity as ident
@@ -25,7 +26,8 @@ def front(broker, pg_databases, processes, tmp_path):
     incidents = processes.web("incidents", env, workers=1)
     keys = tmp_path / "keys.json"
     keys.write_text(json.dumps({"keys": [
-        {"sha256": key_digest("ops-key"), "subject": "ops-1", "roles": ["district_ops"]}]}))
+        {"sha256": key_digest("ops-key"), "subject": "ops-1", "roles": ["district_ops"]},
+        {"sha256": key_digest("admin-key"), "subject": "admin-1", "roles": ["admin"]}]}))
     gateway = processes.web("gateway", {
         **gateway_env, "GATEWAY_API_KEYS_FILE": str(keys),
         "UPSTREAM_INCIDENTS_URL": f"http://127.0.0.1:{incidents.port}",
@@ -92,3 +94,37 @@ def test_a_large_evidence_upload_streams_through_the_gateway_byte_for_byte(front
     back = requests.get(f"{front}/api/v1/incidents/evidence/{uploaded.json()['evidence_id']}",
                         headers={"X-API-Key": "ops-key"})
     assert back.status_code == 200 and back.content == content
+
+
+def test_the_merged_document_has_the_gateways_own_routes_with_what_a_client_needs(front):
+    answer = requests.get(f"{front}/openapi.json", timeout=30)
+    assert answer.status_code == 200
+    document = answer.json()
+    validate_spec(document)
+    assert {"incidents", "gateway"} <= set(document["x-services"])
+    paths = document["paths"]
+    assert "/api/v1/incidents/reports" in paths  # the services' routes, as before
+    credentials = [{"apiKey": []}, {"bearerToken": []}]
+    assert paths["/auth/login"]["post"]["security"] == []
+    for method in ("get", "post"):
+        assert paths["/admin/api-keys"][method]["security"] == credentials
+        assert paths["/admin/api-keys"][method]["x-roles"] == ["admin"]
+        assert paths["/open311/v2/requests.json"][method]["security"] == []
+    assert paths["/status"]["get"]["security"] == []
+
+
+def test_the_admin_routes_are_for_the_admin_role_as_documented(front):
+    assert requests.get(f"{front}/admin/api-keys").status_code == 401
+    assert requests.get(f"{front}/admin/api-keys", headers={"X-API-Key": "ops-key"}).status_code == 403
+    admin = {"X-API-Key": "admin-key"}
+    created = requests.post(f"{front}/admin/api-keys", json={"subject": "督办系统", "roles": ["district_ops"]},
+                            headers=admin)
+    assert created.status_code == 201, created.text
+    key_id, key = created.json()["key_id"], created.json()["key"]
+    assert [k["key_id"] for k in requests.get(f"{front}/admin/api-keys", headers=admin).json()["items"]] == [key_id]
+    probe = requests.post(f"{front}/ops/incidents/probes", json={"note": "新密钥"}, headers={"X-API-Key": key})
+    assert probe.status_code == 201, probe.text
+    revoked = requests.delete(f"{front}/admin/api-keys/{key_id}", headers=admin)
+    assert revoked.status_code == 200 and revoked.json() == {"key_id": key_id, "revoked": True}
+    again = requests.post(f"{front}/ops/incidents/probes", json={"note": "x"}, headers={"X-API-Key": key})
+    assert again.status_code == 401

@@ -80,6 +80,7 @@ class Doc:
     response: object = None
     status: int = 200
     tags: tuple[str, ...] = ()
+    errors: dict | None = None
 
 
 def _schema_or_dict(value, what: str, *, fields_dict_ok: bool = False):
@@ -94,19 +95,24 @@ def _schema_or_dict(value, what: str, *, fields_dict_ok: bool = False):
     raise TypeError(f"{what} must be a marshmallow Schema (class or instance), a dict or None, not {value!r}")
 
 
-def doc(body=None, query=None, response=None, status: int = 200, tags=None):
+def doc(body=None, query=None, response=None, status: int = 200, tags=None, errors: dict | None = None):
     """Describe what a view parses and answers, for its service's OpenAPI document.
 
     body: the JSON body's Schema (class or instance), or an OpenAPI requestBody object (dict);
     query: the query string's Schema, or {name: marshmallow field} for a few flags;
     response: the success body's Schema, or an OpenAPI response object (dict);
-    status: the success status; tags: where the operation is listed.
+    status: the success status; tags: where the operation is listed;
+    errors: for a view that answers its errors in a shape of its own (not the kit's Error), that
+    answer as an OpenAPI response object: documented for every error status (4XX, 5XX) in place of
+    the kit's error responses.
     Only attributes are set: the view runs exactly as before. Works above or below
     @require_roles and @public (functools.wraps copies the attribute onto the wrapper).
     """
+    if errors is not None and not isinstance(errors, dict):
+        raise TypeError(f"errors must be an OpenAPI response object (a dict) or None, not {errors!r}")
     info = Doc(body=_schema_or_dict(body, "body"), query=_schema_or_dict(query, "query", fields_dict_ok=True),
                response=_schema_or_dict(response, "response"), status=int(status),
-               tags=tuple([tags] if isinstance(tags, str) else (tags or ())))
+               tags=tuple([tags] if isinstance(tags, str) else (tags or ())), errors=errors)
 
     def decorate(view):
         view._envgrid_doc = info
@@ -250,6 +256,11 @@ def _operation(app: Flask, rule, method: str, view, plugin: MarshmallowPlugin, p
     elif info.response is not None:
         success["content"] = {"application/json": {"schema": info.response}}
     responses: dict = {str(info.status): success}
+    if info.errors is not None:  # the view's own error shape, whatever the status
+        responses["4XX"] = copy.deepcopy(info.errors)
+        responses["5XX"] = copy.deepcopy(info.errors)
+        op["responses"] = responses
+        return op
     if has_json_body:
         responses["400"] = _error_ref("BadRequest")
     if not is_public:
@@ -269,8 +280,8 @@ def _operation(app: Flask, rule, method: str, view, plugin: MarshmallowPlugin, p
     return op
 
 
-def build_document(app: Flask, title: str, version: str, description: str | None = None) -> dict:
-    """The OpenAPI document (a plain dict) of every documented route of `app`."""
+def build_document(app: Flask, title: str, version: str, description: str | None = None, rules=None) -> dict:
+    """The OpenAPI document (a plain dict) of every documented route of `app`, or of `rules` (some of them)."""
     plugin = MarshmallowPlugin()
     spec = APISpec(title=title, version=version, openapi_version=OPENAPI_VERSION, plugins=[plugin],
                    info={"description": description or f"{title}: routes and bodies as this service serves them. "
@@ -289,7 +300,7 @@ def build_document(app: Flask, title: str, version: str, description: str | None
 
     paths: dict[str, dict] = {}
     used_ids: set[str] = set()
-    for rule in documented_rules(app):
+    for rule in documented_rules(app) if rules is None else sorted(rules, key=lambda r: (r.rule, r.endpoint)):
         view = app.view_functions[rule.endpoint]
         path, path_params = openapi_path(rule.rule)
         for method in sorted((rule.methods or set()) - _IGNORED_METHODS):

@@ -161,11 +161,52 @@ def test_doc_works_above_and_below_require_roles_and_public(tmp_path):
     assert op["summary"] == "Anyone" and op["tags"] == ["things"]  # no docstring, no @doc: from the names
 
 
+def test_a_view_with_errors_of_its_own_shape_documents_them_in_place_of_the_kits(tmp_path):
+    bp = Blueprint("own", __name__, url_prefix="/api/v1/own")
+    own_errors = {"description": "errors as a list", "content": {"application/json": {
+        "schema": {"type": "array", "items": Answer}}}}
+
+    @bp.post("/things/<code>")
+    @doc(body=Body, status=201, errors=own_errors)
+    @public
+    def make(code):
+        pass
+
+    document = document_of(_app_with(bp, tmp_path))
+    validate_spec(document)
+    responses = document["paths"]["/api/v1/own/things/{code}"]["post"]["responses"]
+    assert set(responses) == {"201", "4XX", "5XX"}
+    assert responses["4XX"] == responses["5XX"] == {"description": "errors as a list", "content": {
+        "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Answer"}}}}}
+
+
+def test_some_rules_only_make_a_document_of_their_own(tmp_path):
+    bp = Blueprint("some", __name__, url_prefix="/api/v1/some")
+
+    @bp.get("/kept")
+    @public
+    def kept():
+        pass
+
+    @bp.get("/left-out")
+    @public
+    def left_out():
+        pass
+
+    app = _app_with(bp, tmp_path)
+    rules = [r for r in openapi.documented_rules(app) if r.endpoint == "some.kept"]
+    document = openapi.build_document(app, title="some", version="1", rules=rules)
+    validate_spec(document)
+    assert set(document["paths"]) == {"/api/v1/some/kept"}
+
+
 def test_doc_refuses_what_it_cannot_document():
     with pytest.raises(TypeError):
         doc(body="Body")
     with pytest.raises(TypeError):
         doc(query={"q": "a string"})
+    with pytest.raises(TypeError):
+        doc(errors=Answer)
 
 
 @pytest.mark.parametrize("rule,path,names", [
