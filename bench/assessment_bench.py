@@ -35,11 +35,10 @@ Ingest, measured through the broker on a prefix (--broker-events, default 100,00
   runs it) drains the queue: events/s from the first to the last row of its inbox table.
 If the whole 1,000,000 at that rate would take longer than --broker-budget-s (900 s), the worker
 is stopped; the next --inprocess-events (3,000) events are applied in this process by the kit's
-Consumer.process_batch (the worker's code without the broker): batches taking turns between
-the service's handlers and prototype handlers (bench/assessment_data/prototypes.py), timed apart,
-then the last third with the service's handlers under cProfile, to show where a consumed
-event's time goes; what the real code built is checked against a replica of
-counters.py (district_year.Tally); the rest of the year is bulk-filled from that replica
+Consumer.process_batch (the worker's code without the broker), two thirds timed, then the
+last third under cProfile, to show where a consumed event's time goes; what the real code
+built is checked against a replica of counters.py (district_year.Tally); the rest of the
+year is bulk-filled from that replica
 (grid_metrics added with INSERT .. ON CONFLICT DO UPDATE, patrol_days and case_view by COPY),
 and the bench says which part went which way. Otherwise the rest goes through the broker too.
 Then ANALYZE (autovacuum would, a while after such a load).
@@ -50,9 +49,6 @@ Scoring, in this process on the same database (the worker stopped):
   timed apart; SQL statements and their time counted with SQLAlchemy cursor events);
 - cProfile of compute() for a month and for the year, and of close_month() for a month (each in
   a transaction rolled back);
-- what if: compute() and close_month() beside prototypes (statutory_workday memoised; subsidy
-  lists from one query with one OUTBOX.add_many), 3 turns each, rolled back, median shown, and
-  the subsidies written compared;
 - close_month() for each month of 2025 in order (scores, subsidy lists, flags), timed. A month
   whose close raises (the grade_streak evidence bug, see SHIM_NOTE) is reported as FAILED and
   timed again with a bench-only shim, marked as such.
@@ -538,9 +534,8 @@ class Run:
 
     # -- in-process consumer, checks and bulk fill --------------------------------------------
     def apply_in_process(self, stream, count: int, tally: dy.Tally) -> dict:
-        """The kit's Consumer.process_batch (what the worker runs per batch), minus the broker; beside it
-        the same consumer with prototype handlers (bench/assessment_data/prototypes.py), batches taking turns."""
-        import prototypes
+        """The kit's Consumer.process_batch (what the worker runs per batch) with the service's handlers,
+        minus the broker: two thirds of the batches timed, the last third under cProfile."""
         from servicekit.consumer import Consumer
         from servicekit.db import Database
         from servicekit.events import registry
@@ -548,7 +543,7 @@ class Run:
         from assessment.bootstrap import SPEC
         settings = self.settings()
         sides = {}
-        for name, handlers in (("kit", SPEC.handlers), ("proto", prototypes.handlers())):
+        for name, handlers in (("service", SPEC.handlers),):  # more sides take turns (a prototype beside it)
             db = Database(self.db_url)
             sides[name] = {"db": db, "counter": StatementCounter(db.engine),
                            "consumer": Consumer(settings, db, registry, {PROBE_SENT: handle_probe, **handlers}),
@@ -567,11 +562,12 @@ class Run:
             bad = [o for o, _ in outcomes if o.action != "processed"]
             if bad:
                 raise RuntimeError(f"in-process consumer: {bad[:3]}")
-        apply(sides["kit"], batches[0])  # warm-up batches (applied, not timed)
-        apply(sides["proto"], batches[1])
-        cut = 2 + 2 * (len(batches) - 2) // 3
-        for index, batch in enumerate(batches[2:cut]):
-            side = sides["kit" if index % 2 == 0 else "proto"]
+        names = list(sides)
+        for name, batch in zip(names, batches):  # warm-up batches (applied, not timed)
+            apply(sides[name], batch)
+        cut = len(names) + 2 * (len(batches) - len(names)) // 3
+        for index, batch in enumerate(batches[len(names):cut]):
+            side = sides[names[index % len(names)]]
             side["counter"].reset()
             t0, cpu0 = time.perf_counter(), time.process_time()
             apply(side, batch)
@@ -583,8 +579,8 @@ class Run:
             side["events"] += len(batch)
         profile = cProfile.Profile()
         profile.enable()
-        for batch in batches[cut:]:  # the rest with the kit's handlers, under cProfile
-            apply(sides["kit"], batch)
+        for batch in batches[cut:]:  # the rest with the service's handlers, under cProfile
+            apply(sides["service"], batch)
         profile.disable()
         for side in sides.values():
             side["db"].dispose()
@@ -790,88 +786,6 @@ def profile_scoring(run: Run) -> None:
             break
 
 
-def what_if(run: Run) -> None:
-    """The service's compute() and close_month() beside the prototypes (bench/assessment_data/prototypes.py),
-    each call in a transaction rolled back, no profiler; the subsidies written are compared."""
-    import prototypes
-    from sqlalchemy import func, select
-    from assessment import assess
-    from assessment.models import subsidies
-    from assessment.periods import Period
-    from servicekit.identity import Identity
-    from servicekit.tables import outbox
-    who = Identity("bench", frozenset({"district_ops"}))
-    counter = StatementCounter(run.db.engine)
-    month, year = Period("month", run.args.year, 6), Period("year", run.args.year)
-    close_shim = None
-
-    def once(call, *patches):
-        nonlocal close_shim
-        session = run.db.session()
-        try:
-            session.begin()
-            with contextlib.ExitStack() as stack:
-                for patch in patches:
-                    stack.enter_context(patch())
-                counter.reset()
-                t0 = time.perf_counter()
-                try:
-                    call(session)
-                except TypeError:  # the grade_streak evidence bug: again with the bench shim
-                    session.rollback()
-                    session.begin()
-                    close_shim = True
-                    stack.enter_context(evidence_shim())
-                    counter.reset()
-                    t0 = time.perf_counter()
-                    call(session)
-                seconds = time.perf_counter() - t0
-                statements, _db_s = counter.reset()
-                paid = set(session.execute(select(subsidies.c.grid_code, subsidies.c.person_id, subsidies.c.grade,
-                                                  subsidies.c.amount_fen).where(subsidies.c.period == month.key)).all())
-                published = session.execute(select(func.count()).select_from(outbox).where(
-                    outbox.c.event_type == "assessment.subsidies_published", outbox.c.sent_at.is_(None))).scalar()
-        finally:
-            session.rollback()
-            session.close()
-        return seconds, statements, paid, published
-
-    print("\nwhat if (bench/assessment_data/prototypes.py swapped in, this process only; each call rolled back):")
-    rows = [
-        (f"compute({month.key})", lambda s: assess.compute(s, month, None, "bench"), ()),
-        (f"compute({month.key}), statutory_workday memoised", lambda s: assess.compute(s, month, None, "bench"),
-         (prototypes.memoised_workdays,)),
-        (f"compute({year.key})", lambda s: assess.compute(s, year, None, "bench"), ()),
-        (f"compute({year.key}), statutory_workday memoised", lambda s: assess.compute(s, year, None, "bench"),
-         (prototypes.memoised_workdays,)),
-        (f"close_month({month.key})", lambda s: assess.close_month(s, month.key, who), ()),
-        (f"close_month({month.key}), subsidies batched", lambda s: assess.close_month(s, month.key, who),
-         (prototypes.batched_subsidies,)),
-        (f"close_month({month.key}), subsidies batched + memoised", lambda s: assess.close_month(s, month.key, who),
-         (prototypes.batched_subsidies, prototypes.memoised_workdays)),
-    ]
-    repeats = 3  # the variants take turns, three times; the median is shown (the machine may be busy)
-    timings: dict[str, list[float]] = collections.defaultdict(list)
-    statements_of, paid_sets = {}, {}
-    for _ in range(repeats):
-        for title, call, patches in rows:
-            seconds, statements, paid, published = once(call, *patches)
-            timings[title].append(seconds)
-            statements_of[title] = statements
-            if title.startswith("close_month"):
-                paid_sets[title] = (paid, published)
-    print(f"  {'call (' + str(repeats) + ' turns each)':<58}{'median s':>9}{'min s':>8}{'SQL stmts':>11}")
-    for title, _call, _patches in rows:
-        values = sorted(timings[title])
-        print(f"  {title:<58}{values[len(values) // 2]:>9.2f}{values[0]:>8.2f}{statements_of[title]:>11,}")
-    sets = list(paid_sets.values())
-    same = all(p == sets[0] for p in sets)
-    print(f"  subsidies written and subsidies_published events queued: "
-          f"{'the same' if same else 'DIFFERENT'} for the service's and the batched _pay_subsidies "
-          f"({len(sets[0][0]):,} payees, {sets[0][1]:,} lists)"
-          + ("; close_month ran with the bench shim (see below)" if close_shim else ""))
-
-
 def close_all(run: Run) -> list[dict]:
     from assessment import assess
     from assessment.periods import Period
@@ -1016,7 +930,6 @@ def main(argv=None) -> int:
         scored = score_all(run, args.rounds)
         report_scoring(args, scored)
         profile_scoring(run)
-        what_if(run)
         closed = close_all(run)
         report_closing(args, run, closed)
         print(f"\nloadavg at the end: {benchlib.loadavg()}")
@@ -1064,8 +977,7 @@ def report_ingest(args, tally, m, through_broker, raw, drained, inproc, check, f
         print(f"\npy-spy on the worker during the drain ({args.py_spy} s):\n{drained['pyspy']}")
     if inproc:
         print(f"\nin process, Consumer.process_batch (the worker's code, no broker) on the next {inproc['events']:,} "
-              f"events, batches of the prefetch; kit handlers and prototype handlers (bench/assessment_data/prototypes.py: "
-              f"upserts, patrol_days ON CONFLICT, closed months read once a batch) taking turns, no profiler:")
+              f"events, batches of the prefetch, the service's handlers, no profiler:")
         print(f"  {'handlers':<10}{'events':>8}{'events/s':>10}{'us/event':>10}{'CPU us':>8}{'SQL/event':>11}"
               f"{'us in SQL':>11}")
         for name, side in inproc["sides"].items():
@@ -1073,7 +985,7 @@ def report_ingest(args, tally, m, through_broker, raw, drained, inproc, check, f
             if n:
                 print(f"  {name:<10}{n:>8,}{n / side['wall']:>10,.0f}{1e6 * side['wall'] / n:>10.0f}"
                       f"{1e6 * side['cpu'] / n:>8.0f}{side['statements'] / n:>11.1f}{1e6 * side['db_s'] / n:>11.0f}")
-        print_profile(inproc["profile"], f"Consumer.process_batch with the kit's handlers, the last "
+        print_profile(inproc["profile"], f"Consumer.process_batch with the service's handlers, the last "
                                          f"{inproc['profiled']:,} of those events", top=16)
     if check:
         ok = check["metrics_equal"] and check["patrol_days_equal"] and check["cases_equal"]

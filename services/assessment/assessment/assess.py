@@ -91,6 +91,7 @@ def period_counters(session: Session, period: periods.Period, grids: dict) -> di
         if grid.parent_code:
             children[grid.parent_code].append(code)
     days = periods.days(period)
+    workday = periods.workday_calendar(start, end)  # the statutory calendar once, not per grid and day
     out = {}
     for code, grid in grids.items():
         counters = dict(totals.get(code) or {n: 0 for n in COUNTERS})
@@ -99,7 +100,7 @@ def period_counters(session: Session, period: periods.Period, grids: dict) -> di
         if grid.level != 4:
             counters["patrol_days"] = days  # patrol coverage is the level-4 grids' duty
         counters.update(scoring.compliance(grid.level, period, held.get(code, []), done.get(code, []),
-                                           lower_grids=children.get(code, ())))
+                                           lower_grids=children.get(code, ()), is_workday=workday))
         out[code] = counters
     return out
 
@@ -161,33 +162,41 @@ def close_month(session: Session, key: str, who: Identity) -> dict:
 
 
 def _pay_subsidies(session: Session, period: periods.Period, set_id: int, rule_set: scoring.RuleSet) -> int:
+    """One list per level-4 grid: its own paid people and those of its level-5 points, each person once,
+    paid by the grid's grade. Read in three queries and written in two statements, however many grids."""
     level4 = session.execute(select(results.c.grid_code, results.c.grade).where(
         results.c.result_set == set_id, results.c.level == 4)).all()
     points = defaultdict(list)
     for code, parent in session.execute(select(grid_view.c.code, grid_view.c.parent_code).where(
             grid_view.c.level == 5, grid_view.c.status == "active")).all():
         points[parent].append(code)
-    lists = 0
+    people = defaultdict(list)
+    for person in session.execute(select(grid_members).where(
+            grid_members.c.removed.is_(False), grid_members.c.role.in_(PAID_ROLES))
+            .order_by(grid_members.c.membership_id)).all():
+        people[person.grid_code].append(person)
+    rows, events = [], []
     for grid_code, grade in level4:
+        amount = scoring.subsidy_fen(grade, rule_set)
         payees, seen = [], set()
         for code in [grid_code, *points.get(grid_code, ())]:
-            for person in session.execute(select(grid_members).where(
-                    grid_members.c.grid_code == code, grid_members.c.removed.is_(False),
-                    grid_members.c.role.in_(PAID_ROLES))).all():
+            for person in people.get(code, ()):
                 if person.person_id in seen:
                     continue  # one subsidy a person, however many roles they hold in this grid
                 seen.add(person.person_id)
                 payees.append({"person_id": person.person_id, "name": person.name, "role": person.role,
-                               "amount_fen": scoring.subsidy_fen(grade, rule_set)})
+                               "amount_fen": amount})
         if not payees:
             continue
-        session.execute(insert(subsidies), [{"period": period.key, "grid_code": grid_code, "grade": grade,
-                                             "result_set": set_id, **p} for p in payees])
-        OUTBOX.add(session, SUBSIDIES_PUBLISHED, {
+        rows += [{"period": period.key, "grid_code": grid_code, "grade": grade, "result_set": set_id, **p}
+                 for p in payees]
+        events.append((SUBSIDIES_PUBLISHED, {
             "period": period.key, "grid_code": grid_code, "grade": grade, "rule_version": rule_set.version,
-            "payees": payees, "total_fen": sum(p["amount_fen"] for p in payees)})
-        lists += 1
-    return lists
+            "payees": payees, "total_fen": sum(p["amount_fen"] for p in payees)}))
+    if rows:
+        session.execute(insert(subsidies), rows)
+    OUTBOX.add_many(session, events)
+    return len(events)
 
 
 def _raise_flags(session: Session, period: periods.Period, set_id: int, rule_set: scoring.RuleSet) -> int:
@@ -196,7 +205,7 @@ def _raise_flags(session: Session, period: periods.Period, set_id: int, rule_set
     before = {}
     if last_set:
         before = {r.grid_code: r for r in session.execute(select(results).where(results.c.result_set == last_set)).all()}
-    raised = 0
+    rows, events = [], []
     for row in session.execute(select(results).where(results.c.result_set == set_id)).all():
         history = ([{"grade": before[row.grid_code].grade, "score": before[row.grid_code].score}]
                    if row.grid_code in before else []) + [{"grade": row.grade, "score": row.score}]
@@ -204,12 +213,14 @@ def _raise_flags(session: Session, period: periods.Period, set_id: int, rule_set
             # A grade streak's evidence is the list of results behind it; a counter rule's is a mapping.
             found = _jsonable(flag["evidence"])
             evidence = (found if isinstance(found, dict) else {"results": found}) | {"result_set": set_id}
-            session.execute(insert(flags).values(period=period.key, grid_code=row.grid_code, flag=flag["name"],
-                                                 reason=flag["reason"][:300], evidence=evidence, raised_at=utcnow()))
-            OUTBOX.add(session, FLAG_RAISED, {"period": period.key, "grid_code": row.grid_code, "flag": flag["name"],
-                                              "reason": flag["reason"], "evidence": evidence})
-            raised += 1
-    return raised
+            rows.append({"period": period.key, "grid_code": row.grid_code, "flag": flag["name"],
+                         "reason": flag["reason"][:300], "evidence": evidence, "raised_at": utcnow()})
+            events.append((FLAG_RAISED, {"period": period.key, "grid_code": row.grid_code, "flag": flag["name"],
+                                         "reason": flag["reason"], "evidence": evidence}))
+    if rows:
+        session.execute(insert(flags), rows)
+    OUTBOX.add_many(session, events)
+    return len(events)
 
 
 def rescore(session: Session, key: str, rule_version: int | None, who: Identity) -> dict:
@@ -283,7 +294,7 @@ def subsidy_rows(session: Session, key: str, who: Identity):
 
 
 def flag_list(session: Session, key: str | None, who: Identity) -> list[dict]:
-    query = select(flags).order_by(flags.c.raised_at)
+    query = select(flags).order_by(flags.c.raised_at, flags.c.id)  # id: the order raised, should times tie
     if key:
         query = query.where(flags.c.period == key)
     return [{"period": r.period, "grid_code": r.grid_code, "flag": r.flag, "reason": r.reason, "evidence": r.evidence,

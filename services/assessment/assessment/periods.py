@@ -189,3 +189,23 @@ def working_days(first: date, last: date, is_workday: Callable[[date], bool] = s
             result.append(day)
         day += timedelta(days=1)
     return result
+
+
+def workday_calendar(first: date, last: date,
+                     is_workday: Callable[[date], bool] = statutory_workday) -> Callable[[date], bool]:
+    """`is_workday` asked once for each day from `first` to `last` (both included) and remembered:
+    a calendar for code that asks about the same days again and again (compliance, for every grid
+    of a period). A day outside the range is asked of `is_workday` when it comes."""
+    known = {day: is_workday(day) for day in _dates(first, last)}
+
+    def workday(day: date) -> bool:
+        found = known.get(day)
+        return is_workday(day) if found is None else found
+    return workday
+
+
+def _dates(first: date, last: date) -> Iterator[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)

@@ -128,3 +128,19 @@ def test_working_days_fall_back_to_monday_to_friday_beyond_the_known_calendar():
     # chinese_calendar knows no holidays for 2100: Monday to Friday.
     week = periods.working_days(date(2100, 10, 4), date(2100, 10, 10))  # Monday to Sunday
     assert len(week) == 5 and all(d.weekday() < 5 for d in week)
+
+
+def test_a_workday_calendar_asks_each_day_of_its_range_once_and_others_as_they_come():
+    asked = []
+
+    def statutory(day):
+        asked.append(day)
+        return periods.statutory_workday(day)
+    calendar = periods.workday_calendar(date(2026, 9, 28), date(2026, 11, 1), statutory)
+    assert len(asked) == 35
+    october = Period("month", 2026, 10)
+    for _ in range(3):  # as compliance asks, for every grid of the period
+        assert periods.working_days(october.first_day, october.last_day, calendar) == \
+            periods.working_days(october.first_day, october.last_day)
+    assert len(asked) == 35
+    assert calendar(date(2026, 12, 25)) is True and asked[-1] == date(2026, 12, 25)  # outside: asked then
