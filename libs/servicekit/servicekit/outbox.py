@@ -37,6 +37,18 @@ NOTIFY_CHANNEL = "envgrid_outbox"
 # Backoff for a row the broker refused (nacked or unroutable): 1 s, 2 s, ... capped at 5 min.
 ROW_BACKOFF_CAP_S = 300
 
+# Coalescing: a NOTIFY at every commit would have the relay send a batch per commit under
+# load, each batch a transaction and a confirm round trip. When the last batch carried
+# COALESCE_AFTER events or more (commits are queueing up), the relay, once woken, lets
+# further commits land for up to COALESCE_WAIT_S, or until COALESCE_COMMITS of them have,
+# before it claims a batch. A lone event (idle, or a light load) is sent at once.
+COALESCE_AFTER = 3
+COALESCE_WAIT_S = 0.005
+COALESCE_COMMITS = 20
+
+_NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
+_INSERT = insert(outbox)
+
 
 class Outbox:
     def __init__(self, producer: str, registry: EventRegistry):
@@ -58,9 +70,10 @@ class Outbox:
             envelope = new_envelope(event_type, clean, self.producer, version)
             rows.append({"event_id": envelope.id, "event_type": event_type, "payload": envelope.to_json(),
                          "created_at": now, "next_attempt_at": now, "attempts": 0})
-        session.execute(insert(outbox), rows)
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+        connection = session.connection()  # Core statements, built once: no ORM work to do
+        connection.execute(_INSERT, rows)
+        if connection.dialect.name == "postgresql":
+            connection.execute(_NOTIFY)
         return [row["event_id"] for row in rows]
 
 
@@ -69,11 +82,17 @@ def row_backoff(attempts: int) -> timedelta:
 
 
 class OutboxRelay:
-    def __init__(self, settings: Settings, db: Database, publisher: ConfirmingPublisher | None = None):
+    def __init__(self, settings: Settings, db: Database, publisher: ConfirmingPublisher | None = None, *,
+                 coalesce_after: int = COALESCE_AFTER, coalesce_wait_s: float = COALESCE_WAIT_S,
+                 coalesce_commits: int = COALESCE_COMMITS):
         self.settings = settings
         self.db = db
         self.publisher = publisher or ConfirmingPublisher(settings, name="relay")
         self.last_success: float | None = None
+        self.coalesce_after = coalesce_after
+        self.coalesce_wait_s = coalesce_wait_s
+        self.coalesce_commits = coalesce_commits
+        self._last_sent = 0
         self._listener = None
 
     def _wait_for_work(self, stop: threading.Event, timeout: float) -> None:
@@ -87,8 +106,12 @@ class OutboxRelay:
                 url = make_url(self.db.url).set(drivername="postgresql")
                 self._listener = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
                 self._listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            woken = False
             for _ in self._listener.notifies(timeout=timeout, stop_after=1):
-                pass
+                woken = True
+            if woken and self._last_sent >= self.coalesce_after and not stop.is_set():
+                for _ in self._listener.notifies(timeout=self.coalesce_wait_s, stop_after=self.coalesce_commits):
+                    pass
         except Exception:
             # Notifications are only a shortcut; polling still finds every row.
             log.debug("outbox listener unavailable, polling", exc_info=True)
@@ -151,7 +174,7 @@ class OutboxRelay:
         last_gauge = 0.0
         while not stop.is_set():
             try:
-                sent = self.run_once()
+                sent = self._last_sent = self.run_once()
                 failures = 0
             except BrokerUnavailable as exc:
                 failures += 1

@@ -34,14 +34,14 @@ _THUMBNAIL_ANSWER = {"description": "a JPEG thumbnail", "content": {"image/jpeg"
 @doc(body=schemas.ReportCreate, status=201, tags=["incidents: reports"])
 @require_roles(*ANYONE)
 def file_report():
-    return write(intake.report, json_body(schemas.ReportCreate()), current_identity(), status=201)
+    return write(intake.report, json_body(schemas.REPORT_CREATE), current_identity(), status=201)
 
 
 @bp.get("/reports")
 @doc(query=schemas.ReportSearch, tags=["incidents: reports"])
 @require_roles(*OFFICE)
 def search_reports():
-    return jsonify(intake.search(request_session(), query_args(schemas.ReportSearch())))
+    return jsonify(intake.search(request_session(), query_args(schemas.REPORT_SEARCH)))
 
 
 @bp.get("/reports/<incident_id>")
@@ -55,7 +55,7 @@ def show_report(incident_id):
 @doc(query=schemas.AccessPurpose, tags=["incidents: reports"])
 @require_roles("rewards_office")
 def show_reporter(incident_id):
-    purpose = query_args(schemas.AccessPurpose())["purpose"]
+    purpose = query_args(schemas.ACCESS_PURPOSE)["purpose"]
     return write(intake.reporter_identity, incident_id, current_identity(), purpose)
 
 
@@ -63,14 +63,14 @@ def show_reporter(incident_id):
 @doc(body=schemas.Claimant, tags=["incidents: reporters"])
 @require_roles("rewards_office")
 def record_claimant(incident_id):
-    return write(intake.record_claimant, incident_id, json_body(schemas.Claimant()), current_identity())
+    return write(intake.record_claimant, incident_id, json_body(schemas.CLAIMANT), current_identity())
 
 
 @bp.post("/city-instructions")
 @doc(body=schemas.CityInstructionCreate, status=201, tags=["incidents: city instructions"])
 @require_roles("city_platform")
 def city_instruction():
-    data = json_body(schemas.CityInstructionCreate())
+    data = json_body(schemas.CITY_INSTRUCTION_CREATE)
     session = request_session()
     with session.begin():
         answer, created = intake.city_instruction(session, data, current_identity())
@@ -81,14 +81,14 @@ def city_instruction():
 @doc(body=schemas.PatrolCreate, status=201, tags=["incidents: patrols"])
 @require_roles("grid_staff")
 def record_patrol():
-    return write(intake.record_patrol, json_body(schemas.PatrolCreate()), current_identity(), status=201)
+    return write(intake.record_patrol, json_body(schemas.PATROL_CREATE), current_identity(), status=201)
 
 
 @bp.get("/patrols")
 @doc(query=schemas.PatrolSearch, tags=["incidents: patrols"])
 @require_roles(*HANDLERS)
 def list_patrols():
-    return jsonify(intake.patrol_list(request_session(), query_args(schemas.PatrolSearch()), current_identity()))
+    return jsonify(intake.patrol_list(request_session(), query_args(schemas.PATROL_SEARCH), current_identity()))
 
 
 @bp.get("/track/<tracking_code>")
@@ -116,7 +116,7 @@ def upload_evidence():
 @doc(body=schemas.AttachEvidence, status=201, tags=["incidents: evidence"])
 @require_roles(*ANYONE)
 def attach_evidence(incident_id):
-    body = json_body(schemas.AttachEvidence())
+    body = json_body(schemas.ATTACH_EVIDENCE)
     who = current_identity()
     code = request.headers.get("X-Tracking-Code")
     return write(attachments.attach, incident_id, body["evidence_id"], None if code else who, code, status=201)

@@ -12,7 +12,9 @@ from datetime import timedelta
 
 from envgrid_contracts.incident import (INCIDENT_DUPLICATE_LINKED, INCIDENT_REPORTED, PATROL_RECORDED,
                                         PUBLIC_CHANNELS)
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, literal, null, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,6 +70,84 @@ def _position(point: dict | None) -> tuple[float | None, float | None, str | Non
 
 
 # -- the report itself ---------------------------------------------------------
+# Intake's statements are built once: building a 30-column INSERT costs more CPU than
+# PostgreSQL spends running it. Parameters are bound at execution.
+def _candidates(by_cell: bool):
+    """Open reports of a category, not duplicates themselves, recent enough, in a lon/lat box."""
+    query = select(reports.c.incident_id, reports.c.lon, reports.c.lat, reports.c.reported_at).where(
+        reports.c.category == bindparam("category"),
+        reports.c.status.in_([literal(status) for status in OPEN_STATUSES]),
+        reports.c.duplicate_of.is_(None), reports.c.reported_at >= bindparam("since"),
+        reports.c.lon.between(bindparam("x0"), bindparam("x1")),
+        reports.c.lat.between(bindparam("y0"), bindparam("y1")))
+    # The cells the box touches (ix_reports_nearby): every point of the box is in one of them.
+    return query.where(reports.c.cell.in_(bindparam("cells", expanding=True))) if by_cell else query
+
+
+_CANDIDATES_BY_CELL = _candidates(by_cell=True)
+_CANDIDATES_IN_BOX = _candidates(by_cell=False)
+
+_REPORT_VALUES = {column.name: bindparam(column.name, type_=column.type) for column in reports.c}
+# PostgreSQL: the report and its first timeline entry in one statement. A clash of the random
+# identifiers with a stored report inserts neither (ON CONFLICT DO NOTHING) and returns no row.
+_filed = (pg_insert(reports).values(_REPORT_VALUES).on_conflict_do_nothing()
+          .returning(reports.c.incident_id, reports.c.reported_at).cte("filed"))
+_FILE_REPORT_PG = (insert(report_updates)
+                   .from_select(["incident_id", "status", "note", "at"],
+                                select(_filed.c.incident_id, literal("received"), null(), _filed.c.reported_at))
+                   .returning(report_updates.c.incident_id))
+# SQLite (tests, a laptop): the same in two statements.
+_FILE_REPORT_SQLITE = (sqlite_insert(reports).values(_REPORT_VALUES).on_conflict_do_nothing()
+                       .returning(reports.c.incident_id))
+_FIRST_UPDATE = insert(report_updates).values(incident_id=bindparam("incident_id"), status="received",
+                                              note=None, at=bindparam("at"))
+_LINK_EVIDENCE = insert(report_evidence)
+_CITY_REFERENCE_TAKEN = select(reports.c.incident_id).where(reports.c.city_reference == bindparam("reference"))
+
+_ID_ATTEMPTS = 5  # a clash of random identifiers is astronomically rare, but cheap to survive
+
+
+class CityReferenceTaken(Exception):
+    """Another report holds this city reference (filed concurrently)."""
+
+
+def _duplicate_of(conn, category: str, lon: float, lat: float, now) -> tuple[str, float] | None:
+    radius, window = _duplicate_rule()
+    x0, y0, x1, y1 = domain.box_around(lon, lat, radius)
+    params = {"category": category, "since": now - window, "x0": x0, "x1": x1, "y0": y0, "y1": y1}
+    cells = domain.cells_covering(x0, y0, x1, y1)
+    if cells is None:
+        rows = conn.execute(_CANDIDATES_IN_BOX, params).all()
+    else:
+        rows = conn.execute(_CANDIDATES_BY_CELL, {**params, "cells": cells}).all()
+    return domain.find_duplicate(lon, lat, now, [domain.Candidate(*r) for r in rows], radius, window)
+
+
+def _insert_report(conn, values: dict) -> None:
+    """Insert the report and its first timeline entry under fresh identifiers (set in `values`).
+
+    The unique constraints catch a clash of the random identifiers with a stored report;
+    the report is then tried again under new ones.
+    """
+    now = values["reported_at"]
+    postgres = conn.dialect.name == "postgresql"
+    for _ in range(_ID_ATTEMPTS):
+        values["incident_id"], values["tracking_code"] = domain.new_incident_id(now), domain.new_tracking_code()
+        if postgres:
+            filed = conn.execute(_FILE_REPORT_PG, values).first()
+        else:
+            filed = conn.execute(_FILE_REPORT_SQLITE, values).first()
+            if filed is not None:
+                conn.execute(_FIRST_UPDATE, {"incident_id": values["incident_id"], "at": now})
+        if filed is not None:
+            return
+        # Nothing inserted: identifiers taken, or (city instructions) the city reference.
+        if values["city_reference"] is not None and conn.execute(
+                _CITY_REFERENCE_TAKEN, {"reference": values["city_reference"]}).first() is not None:
+            raise CityReferenceTaken(values["city_reference"])
+    raise RuntimeError(f"no free report identifiers after {_ID_ATTEMPTS} attempts")
+
+
 def _file(session: Session, data: dict, who: Identity, *, channel: str, reported_by: str | None,
           city: dict | None = None, patrol_id: str | None = None) -> dict:
     """Store one report with its events. `data` is already validated by a schema."""
@@ -78,26 +158,12 @@ def _file(session: Session, data: dict, who: Identity, *, channel: str, reported
     outside = reference.outside_district(session, lon, lat)
     needs_operator = bool(outside) or not category_verified
     reporter = data.get("reporter")
+    conn = session.connection()  # Core statements straight on the transaction's connection
 
-    duplicate = None
-    if lon is not None:
-        radius, window = _duplicate_rule()
-        x0, y0, x1, y1 = domain.box_around(lon, lat, radius)
-        rows = session.execute(select(reports.c.incident_id, reports.c.lon, reports.c.lat, reports.c.reported_at)
-                               .where(reports.c.category == data["category"],
-                                      reports.c.status.in_(OPEN_STATUSES), reports.c.duplicate_of.is_(None),
-                                      reports.c.reported_at >= now - window,
-                                      reports.c.lon.between(x0, x1), reports.c.lat.between(y0, y1))).all()
-        duplicate = domain.find_duplicate(lon, lat, now, [domain.Candidate(*r) for r in rows], radius, window)
+    duplicate = _duplicate_of(conn, data["category"], lon, lat, now) if lon is not None else None
 
-    for _ in range(5):  # a clash of random identifiers is astronomically rare, but cheap to survive
-        incident_id, code = domain.new_incident_id(now), domain.new_tracking_code()
-        clash = session.execute(select(reports.c.incident_id).where(
-            (reports.c.incident_id == incident_id) | (reports.c.tracking_code == code))).first()
-        if clash is None:
-            break
     values = dict(
-        incident_id=incident_id, tracking_code=code, channel=channel, category=data["category"],
+        incident_id=None, tracking_code=None, channel=channel, category=data["category"],
         description=data["description"], severity=data["severity"], major=data.get("major", False),
         observed_at=data.get("observed_at") or now, reported_at=now, lon=lon, lat=lat, datum_received=datum,
         address=data.get("address"), grid_hint=data.get("grid_hint"), outside_district=outside,
@@ -107,13 +173,14 @@ def _file(session: Session, data: dict, who: Identity, *, channel: str, reported
         reported_by=reported_by, handled_on_spot=data.get("handled_on_spot", False),
         duplicate_of=duplicate[0] if duplicate else None, status="received", public_answer=None,
         case_id=None, city_reference=city["reference"] if city else None, city=city, patrol_id=patrol_id,
-        updated_at=now)
-    session.execute(insert(reports).values(**values))
-    session.execute(insert(report_updates).values(incident_id=incident_id, status="received", note=None, at=now))
-    for sha in data.get("evidence") or []:
-        session.execute(insert(report_evidence).values(incident_id=incident_id, sha256=sha,
-                                                      added_by=reported_by or "reporter", added_at=now))
-    OUTBOX.add(session, INCIDENT_REPORTED, {
+        updated_at=now, cell=domain.cell_of(lon, lat))
+    _insert_report(conn, values)
+    incident_id, code = values["incident_id"], values["tracking_code"]
+    if data.get("evidence"):
+        conn.execute(_LINK_EVIDENCE, [{"incident_id": incident_id, "patrol_id": None, "sha256": sha,
+                                       "added_by": reported_by or "reporter", "added_at": now}
+                                      for sha in data["evidence"]])
+    events = [(INCIDENT_REPORTED, {
         "incident_id": incident_id, "channel": channel, "category": data["category"],
         "description": data["description"], "severity": data["severity"], "major": values["major"],
         "observed_at": values["observed_at"].isoformat(), "reported_at": now.isoformat(),
@@ -124,11 +191,12 @@ def _file(session: Session, data: dict, who: Identity, *, channel: str, reported
         "tracking_key": hashlib.sha256(code.encode()).hexdigest(),
         "reported_by": reported_by, "handled_on_spot": values["handled_on_spot"],
         "duplicate_of": values["duplicate_of"], "evidence": list(data.get("evidence") or []),
-        "city": city})
+        "city": city})]
     if duplicate:
-        OUTBOX.add(session, INCIDENT_DUPLICATE_LINKED, {
+        events.append((INCIDENT_DUPLICATE_LINKED, {
             "incident_id": incident_id, "duplicate_of": duplicate[0], "category": data["category"],
-            "distance_m": duplicate[1]})
+            "distance_m": duplicate[1]}))
+    OUTBOX.add_many(session, events)  # one INSERT and one NOTIFY for both
     return {"incident_id": incident_id, "tracking_code": code, "status": "received",
             "duplicate_of": values["duplicate_of"], "outside_district": outside,
             "needs_operator": needs_operator}
@@ -162,7 +230,7 @@ def city_instruction(session: Session, data: dict, who: Identity) -> tuple[dict,
         with session.begin_nested():
             return _file(session, report_data, who, channel="city_platform", reported_by=who.subject,
                          city=city), True
-    except IntegrityError:
+    except (IntegrityError, CityReferenceTaken):
         # The same reference filed concurrently: the other one won; answer what it stored.
         existing = session.execute(select(reports).where(reports.c.city_reference == data["reference"])).one()
         return _answer(existing), False

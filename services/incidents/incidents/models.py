@@ -39,8 +39,14 @@ reports = Table(
     Column("city", JSON, nullable=True),
     Column("patrol_id", String(24), nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The coarse square the position falls in (domain.cell_of); null without a position.
+    Column("cell", Integer, nullable=True),
 )
 Index("ix_reports_open_by_category", reports.c.category, reports.c.status, reports.c.reported_at)
+# The duplicate lookup: the reports in the cells around a point, of a category, recent enough;
+# only reports that are not themselves duplicates can be linked to.
+Index("ix_reports_nearby", reports.c.cell, reports.c.category, reports.c.reported_at,
+      postgresql_where=reports.c.duplicate_of.is_(None), sqlite_where=reports.c.duplicate_of.is_(None))
 Index("ix_reports_reported_at", reports.c.reported_at)
 
 # The reporter's timeline on the tracking page: public statuses and answers only.

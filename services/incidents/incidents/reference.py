@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
+import time
+import weakref
+from dataclasses import dataclass
 
 import shapely
 from sqlalchemy import delete, insert, select
@@ -45,35 +49,78 @@ def refresh(settings, db) -> None:
         session.execute(delete(district_outline))
         session.execute(insert(district_outline).values(
             id=1, code=outline["code"], boundary=json.dumps(outline["boundary"]), fetched_at=utcnow()))
+    forget()
+
+
+# -- the copies as intake reads them ---------------------------------------------
+# Every report checks its category and position: rather than two queries a report, each
+# process keeps what it read for CACHE_TTL_S seconds (per database: tests run several). The
+# copies themselves change every five minutes at most, so a few seconds more do not matter.
+CACHE_TTL_S = float(os.environ.get("REFERENCE_CACHE_S", "5"))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    categories: dict[str, tuple[bool, str]] | None  # code -> (active, name); None: no copy yet
+    outline_fetched_at: object
+    outline: object  # prepared shapely geometry, or None: no outline yet
+    read_at: float
+
+
+_snapshots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> Snapshot
+_snapshots_lock = threading.Lock()
+
+
+def _read(session: Session, previous: Snapshot | None) -> Snapshot:
+    rows = session.execute(select(categories.c.code, categories.c.active, categories.c.name)).all()
+    outline = session.execute(select(district_outline.c.fetched_at, district_outline.c.boundary)
+                              .where(district_outline.c.id == 1)).first()
+    geometry = None
+    if outline is not None:
+        if previous is not None and previous.outline_fetched_at == outline.fetched_at:
+            geometry = previous.outline
+        else:
+            geometry = geometry_from_geojson(outline.boundary)
+            shapely.prepare(geometry)  # point-in-polygon from the geometry's own index
+    return Snapshot(categories={r.code: (r.active, r.name) for r in rows} if rows else None,
+                    outline_fetched_at=outline.fetched_at if outline is not None else None,
+                    outline=geometry, read_at=time.monotonic())
+
+
+def snapshot(session: Session) -> Snapshot:
+    """The local copies as this process last read them, read again when older than CACHE_TTL_S."""
+    engine = session.get_bind()
+    current = _snapshots.get(engine)
+    if current is None or time.monotonic() - current.read_at >= CACHE_TTL_S:
+        current = _read(session, current)
+        with _snapshots_lock:
+            _snapshots[engine] = current
+    return current
+
+
+def forget() -> None:
+    """Read the copies afresh at the next report (after a refresh in this process)."""
+    with _snapshots_lock:
+        _snapshots.clear()
 
 
 def category(session: Session, code: str):
     """(known, active, name) of a category in the local copy; known is None when there is no copy yet."""
-    row = session.execute(select(categories).where(categories.c.code == code)).first()
-    if row is not None:
-        return True, row.active, row.name
-    if session.execute(select(categories.c.code).limit(1)).first() is None:
+    known = snapshot(session).categories
+    if known is None:
         return None, None, None
+    if code in known:
+        active, name = known[code]
+        return True, active, name
     return False, False, None
-
-
-_outline_cache: dict = {"fetched_at": None, "geometry": None}
-_outline_lock = threading.Lock()
 
 
 def outside_district(session: Session, lon: float | None, lat: float | None) -> bool | None:
     """True/False against the local outline; None when there is no position or no outline yet."""
     if lon is None or lat is None:
         return None
-    row = session.execute(select(district_outline.c.fetched_at, district_outline.c.boundary)
-                          .where(district_outline.c.id == 1)).first()
-    if row is None:
+    geometry = snapshot(session).outline
+    if geometry is None:
         return None
-    with _outline_lock:
-        if _outline_cache["fetched_at"] != row.fetched_at:
-            geometry = geometry_from_geojson(row.boundary)
-            shapely.prepare(geometry)  # point-in-polygon from the geometry's own index
-            _outline_cache.update(fetched_at=row.fetched_at, geometry=geometry)
-        geometry = _outline_cache["geometry"]
     # intersects, not contains: a point on the outline (a border street) is in the district.
     return not bool(shapely.intersects_xy(geometry, lon, lat))

@@ -94,6 +94,7 @@ class ProminentProblem(Schema):
 
 CITY_DETAILS = {"air_quality_exceedance": AirQuality, "emergency_order": EmergencyOrder,
                 "prominent_problem": ProminentProblem}
+_CITY_DETAILS = {kind: schema() for kind, schema in CITY_DETAILS.items()}
 
 
 class CityInstructionCreate(Schema):
@@ -114,7 +115,7 @@ class CityInstructionCreate(Schema):
 
     @validates_schema
     def _details(self, data, **_):
-        errors = CITY_DETAILS[data["kind"]]().validate(data["details"])
+        errors = _CITY_DETAILS[data["kind"]].validate(data["details"])
         if errors:
             raise ValidationError({"details": errors})
         if data["kind"] == "air_quality_exceedance" and data.get("location") is None:
@@ -188,3 +189,15 @@ class Claimant(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=50))
     phone = fields.String(required=True, validate=_PHONE)
     purpose = fields.String(required=True, validate=validate.Length(min=2, max=200))
+
+
+# One instance of each body schema, shared by every request and thread: a schema keeps no
+# state between loads, and building one costs several times what a load does.
+REPORT_CREATE = ReportCreate()
+REPORT_SEARCH = ReportSearch()
+ACCESS_PURPOSE = AccessPurpose()
+CLAIMANT = Claimant()
+CITY_INSTRUCTION_CREATE = CityInstructionCreate()
+PATROL_CREATE = PatrolCreate()
+PATROL_SEARCH = PatrolSearch()
+ATTACH_EVIDENCE = AttachEvidence()

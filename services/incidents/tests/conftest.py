@@ -49,3 +49,17 @@ def client(incidents_settings):
     return create_app(incidents_settings).test_client()
 
 
+@pytest.fixture
+def pg_intake(pg_url, tmp_path, monkeypatch):
+    """(test client, Database) of incidents on a fresh PostgreSQL database, reference copies filled."""
+    from incidents.app import create_app
+    from incidents.bootstrap import SPEC
+    monkeypatch.setenv("EVIDENCE_DIR", str(tmp_path / "evidence"))
+    settings = load_settings("incidents", {"DATABASE_URL": pg_url, "ENVGRID_DATA_DIR": str(tmp_path)})
+    upgrade(SPEC, settings)
+    fill_reference(pg_url)
+    app = create_app(settings)
+    database = Database(pg_url)
+    yield app.test_client(), database
+    app.extensions["envgrid"].db.dispose()
+    database.dispose()

@@ -104,3 +104,65 @@ def test_backlog_counts_unsent_rows(sample_settings, db):
     add_jobs(db, 2)
     count, age = OutboxRelay(sample_settings, db, FakePublisher()).backlog()
     assert count == 2 and age >= 0
+
+
+class FakeListener:
+    """Stands in for the LISTEN connection: each notifies() call yields the next scripted count."""
+
+    closed = False
+
+    def __init__(self, *counts):
+        self.counts = list(counts)
+        self.calls = []
+
+    def notifies(self, timeout, stop_after):
+        self.calls.append((timeout, stop_after))
+        for _ in range(self.counts.pop(0) if self.counts else 0):
+            yield object()
+
+
+class OnPostgres:
+    is_postgres = True
+
+
+def relay_listening(sample_settings, listener, last_sent):
+    relay = OutboxRelay(sample_settings, OnPostgres(), FakePublisher(), coalesce_after=3, coalesce_wait_s=0.008,
+                        coalesce_commits=20)
+    relay._listener, relay._last_sent = listener, last_sent
+    return relay
+
+
+@pytest.mark.parametrize("last_sent", [0, 1, 2])
+def test_relay_idle_or_lightly_loaded_claims_a_batch_as_soon_as_a_commit_wakes_it(sample_settings, last_sent):
+    import threading
+    listener = FakeListener(1)
+    relay_listening(sample_settings, listener, last_sent)._wait_for_work(threading.Event(), 0.2)
+    assert listener.calls == [(0.2, 1)]
+
+
+def test_relay_under_load_lets_more_commits_land_before_claiming_a_batch(sample_settings):
+    import threading
+    listener = FakeListener(1, 5)
+    relay_listening(sample_settings, listener, 3)._wait_for_work(threading.Event(), 0.2)
+    assert listener.calls == [(0.2, 1), (0.008, 20)]
+
+
+def test_relay_woken_by_its_poll_interval_does_not_wait_any_longer(sample_settings):
+    import threading
+    listener = FakeListener(0)
+    relay_listening(sample_settings, listener, 50)._wait_for_work(threading.Event(), 0.2)
+    assert listener.calls == [(0.2, 1)]
+
+
+def test_relay_remembers_how_many_events_its_last_batch_carried(sample_settings, db):
+    import threading
+    add_jobs(db, 3)
+    relay = OutboxRelay(sample_settings, db, FakePublisher())
+    stop, seen = threading.Event(), []
+
+    def wait(_stop, _timeout):
+        seen.append(relay._last_sent)
+        stop.set()
+    relay._wait_for_work = wait
+    relay.run(stop)
+    assert seen == [3] and unsent(db) == []
