@@ -12,7 +12,7 @@ import os
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from servicekit.config import load_settings
@@ -56,43 +56,110 @@ def _role(actor: lifecycle.Actor) -> str:
     return "system"
 
 
+# The statements of the report -> assigned path, built once: executed with their values as
+# parameters, they hit SQLAlchemy's compiled-statement cache instead of being built (and their
+# cache keys computed) again for every report. Plain inserts take their columns from the parameters.
+_GET_CASE = select(cases).where(cases.c.case_id == bindparam("case_id"))
+_INSERT_CASE = insert(cases).returning(*cases.c)
+# SET comes from the parameters; the case as it now is comes back (no row: somebody changed it first).
+_UPDATE_CASE = (update(cases).where(cases.c.case_id == bindparam("where_case_id"),
+                                    cases.c.version == bindparam("where_version")).returning(*cases.c))
+_CASE_OF_INCIDENT = select(case_incidents.c.case_id).where(case_incidents.c.incident_id == bindparam("incident_id"))
+_INCIDENTS = (select(case_incidents.c.incident_id).where(case_incidents.c.case_id == bindparam("case_id"))
+              .order_by(case_incidents.c.attached_at, case_incidents.c.incident_id))
+_INSERT_INCIDENT = insert(case_incidents)
+_LAST_ENTRY = (select(case_history.c.seq, case_history.c.hash).where(case_history.c.case_id == bindparam("case_id"))
+               .order_by(case_history.c.seq.desc()).limit(1))
+_INSERT_ENTRY = insert(case_history)
+_CANCEL_TIMERS = (update(case_timers).where(case_timers.c.case_id == bindparam("where_case_id"),
+                                            case_timers.c.fired_at.is_(None), case_timers.c.cancelled.is_(False))
+                  .values(cancelled=True))
+_INSERT_TIMER = insert(case_timers)
+_CALENDAR = select(calendar_overrides.c.day, calendar_overrides.c.workday)
+_FIRST_LEVEL = select(categories.c.first_level).where(categories.c.code == bindparam("code"))
+_RULES = select(assignment_rules)
+
+
 def _get(session: Session, case_id: str):
-    row = session.execute(select(cases).where(cases.c.case_id == case_id)).first()
+    row = session.execute(_GET_CASE, {"case_id": case_id}).first()
     if row is None:
         raise ApiError(404, f"no case {case_id}")
     return row
 
 
+# -- what this transaction wrote itself ----------------------------------------------------
+class _Written:
+    """What the current transaction wrote itself, so that it need not read it back.
+
+    A report that becomes a case appends up to six history entries and six events in
+    one transaction (settled on the spot), each needing the case's last entry (its seq
+    and hash) or its incident ids: one SELECT apiece, of facts this transaction wrote.
+    Only the transaction's own writes are kept; everything else is read as before:
+    - last_entry[case_id]: (seq, hash) of the entry this transaction last appended to the
+      case, or (0, GENESIS) for a case it created. Nobody else can append after that entry
+      before this transaction ends: (case_id, seq) is unique, so a writer that does not see
+      our uncommitted entry takes the same seq and waits for us, then fails.
+    - incidents[case_id]: the incident ids of a case this transaction created (nobody else
+      can see it yet); dropped when this transaction attaches or moves incidents.
+    """
+
+    __slots__ = ("owner", "last_entry", "incidents")
+
+    def __init__(self, owner):
+        self.owner = owner
+        self.last_entry: dict[str, tuple[int, str]] = {}
+        self.incidents: dict[str, list[str]] = {}
+
+
+def _written(session: Session) -> _Written:
+    """The memo of the session's current transaction: a new transaction, or a savepoint begun or
+    ended (its writes may be rolled back), starts an empty one."""
+    owner = (session.get_transaction(), session.get_nested_transaction())
+    memo = session.info.get("dispatch.written")
+    if memo is None or memo.owner[0] is not owner[0] or memo.owner[1] is not owner[1]:
+        memo = session.info["dispatch.written"] = _Written(owner)
+    return memo
+
+
 def _incidents(session: Session, case_id: str) -> list[str]:
-    return session.execute(select(case_incidents.c.incident_id).where(case_incidents.c.case_id == case_id)
-                           .order_by(case_incidents.c.attached_at, case_incidents.c.incident_id)).scalars().all()
+    known = _written(session).incidents.get(case_id)
+    if known is not None:
+        return list(known)
+    return session.execute(_INCIDENTS, {"case_id": case_id}).scalars().all()
 
 
 def _workdays(session: Session):
-    overrides = dict(session.execute(select(calendar_overrides.c.day, calendar_overrides.c.workday)).all())
+    overrides = dict(session.execute(_CALENDAR).all())
     return sla.calendar(overrides)
 
 
-def _update(session: Session, row, **values):
-    """Change a case if nobody else did since `row` was read; else 409."""
-    result = session.execute(update(cases).where(cases.c.case_id == row.case_id, cases.c.version == row.version)
-                             .values(**values, version=row.version + 1, updated_at=utcnow()))
-    if result.rowcount != 1:
+def _update(session: Session, row, steps: int = 1, **values):
+    """Change a case if nobody else did since `row` was read, else 409; the case as it now is.
+
+    `steps`: how far the version moves (an assignment writes its grid and its deadline at
+    once, and moves it two steps, as when these were two changes)."""
+    changed = session.execute(_UPDATE_CASE, {"where_case_id": row.case_id, "where_version": row.version, **values,
+                                             "version": row.version + steps, "updated_at": utcnow()}).first()
+    if changed is None:
         raise ApiError(409, "the case changed meanwhile; reload it and try again")
-    return _get(session, row.case_id)
+    return changed
 
 
 def _record(session: Session, case_id: str, action: str, from_state: str | None, to_state: str,
             actor: lifecycle.Actor, grid_code: str | None, note: str | None = None,
             evidence: list | None = None, details: dict | None = None) -> dict:
-    last = session.execute(select(case_history.c.seq, case_history.c.hash).where(case_history.c.case_id == case_id)
-                           .order_by(case_history.c.seq.desc()).limit(1)).first()
-    entry = {"case_id": case_id, "seq": (last.seq + 1) if last else 1, "action": action, "from_state": from_state,
+    written = _written(session)
+    last = written.last_entry.get(case_id)
+    if last is None:
+        found = session.execute(_LAST_ENTRY, {"case_id": case_id}).first()
+        last = (found.seq, found.hash) if found else (0, chain.GENESIS)
+    seq, previous = last[0] + 1, last[1]
+    entry = {"case_id": case_id, "seq": seq, "action": action, "from_state": from_state,
              "to_state": to_state, "actor": actor.subject, "role": _role(actor), "grid_code": grid_code,
              "at": utcnow().isoformat(), "note": note, "evidence": list(evidence or []), "details": details or {}}
-    previous = last.hash if last else chain.GENESIS
     entry["previous_hash"], entry["hash"] = previous, chain.entry_hash(entry, previous)
-    session.execute(insert(case_history).values(**entry))
+    session.execute(_INSERT_ENTRY, entry)
+    written.last_entry[case_id] = (seq, entry["hash"])
     return entry
 
 
@@ -113,17 +180,25 @@ def _event(session: Session, row, event_type: str, actor: lifecycle.Actor, actio
 
 # -- SLA timers --------------------------------------------------------------------
 def _cancel_timers(session: Session, case_id: str) -> None:
-    session.execute(update(case_timers).where(case_timers.c.case_id == case_id, case_timers.c.fired_at.is_(None),
-                                              case_timers.c.cancelled.is_(False)).values(cancelled=True))
+    session.execute(_CANCEL_TIMERS, {"where_case_id": case_id})
+
+
+def _deadline(session: Session, row, level: int, start: datetime) -> tuple[sla.Rule, datetime]:
+    """The SLA rule of the case at `level` and its deadline from `start`."""
+    rule = POLICIES[row.policy_version].rule_for(level, row.category, row.supervision, row.emergency)
+    return rule, sla.deadline(start, rule, _workdays(session))
+
+
+def _add_timers(session: Session, case_id: str, start: datetime, due: datetime, rule: sla.Rule) -> None:
+    session.execute(_INSERT_TIMER, [{"case_id": case_id, "kind": kind, "due_at": when, "cancelled": False}
+                                    for kind, when in sla.timers(start, due, rule)])
 
 
 def _start_clock(session: Session, row, start: datetime):
     """Cancel the running clock and start one for the case where it now sits."""
     _cancel_timers(session, row.case_id)
-    rule = POLICIES[row.policy_version].rule_for(row.level, row.category, row.supervision, row.emergency)
-    due = sla.deadline(start, rule, _workdays(session))
-    for kind, when in sla.timers(start, due, rule):
-        session.execute(insert(case_timers).values(case_id=row.case_id, kind=kind, due_at=when, cancelled=False))
+    rule, due = _deadline(session, row, row.level, start)
+    _add_timers(session, row.case_id, start, due, rule)
     return due
 
 
@@ -134,17 +209,16 @@ def _new_case_id(now: datetime) -> str:
 
 def open_case(session: Session, envelope, data: dict) -> None:
     """incident.reported → a new case (or, for a duplicate, one more report on the first one's case)."""
-    if session.execute(select(case_incidents.c.case_id).where(
-            case_incidents.c.incident_id == data["incident_id"])).first():
+    if session.execute(_CASE_OF_INCIDENT, {"incident_id": data["incident_id"]}).first():
         return  # already known (a report can arrive again after a replay)
     now = utcnow()
     if data["duplicate_of"]:
-        first = session.execute(select(case_incidents.c.case_id).where(
-            case_incidents.c.incident_id == data["duplicate_of"])).first()
+        first = session.execute(_CASE_OF_INCIDENT, {"incident_id": data["duplicate_of"]}).first()
         if first is not None:
             row = _get(session, first.case_id)
-            session.execute(insert(case_incidents).values(incident_id=data["incident_id"], case_id=row.case_id,
-                                                          attached_at=now))
+            session.execute(_INSERT_INCIDENT, {"incident_id": data["incident_id"], "case_id": row.case_id,
+                                               "attached_at": now})
+            _written(session).incidents.pop(row.case_id, None)
             _record(session, row.case_id, "attach_report", row.state, row.state, SYSTEM, row.grid_code,
                     details={"incident_id": data["incident_id"], "duplicate_of": data["duplicate_of"]})
             return
@@ -152,7 +226,7 @@ def open_case(session: Session, envelope, data: dict) -> None:
     case_id = _new_case_id(now)
     city = data.get("city")
     is_order = bool(city and city["kind"] == "emergency_order")
-    session.execute(insert(cases).values(
+    row = session.execute(_INSERT_CASE, dict(
         case_id=case_id, state="new", grid_code=None, level=None, category=data["category"],
         channel=data["channel"], severity=data["severity"],
         supervision="urgent" if data["major"] else "general", major=data["major"],
@@ -161,9 +235,11 @@ def open_case(session: Session, envelope, data: dict) -> None:
         lat=location["lat"], address=location["address"], outside_district=location["outside_district"],
         flagged=None, city=city, department_code=None, referred_to=None, verified_true=None,
         handled_on_spot=data["handled_on_spot"], first_incident=data["incident_id"], version=1,
-        created_at=now, updated_at=now, closed_at=None))
-    session.execute(insert(case_incidents).values(incident_id=data["incident_id"], case_id=case_id, attached_at=now))
-    row = _get(session, case_id)
+        created_at=now, updated_at=now, closed_at=None)).one()
+    session.execute(_INSERT_INCIDENT, {"incident_id": data["incident_id"], "case_id": case_id, "attached_at": now})
+    written = _written(session)
+    written.last_entry[case_id] = (0, chain.GENESIS)  # created just now: no history yet
+    written.incidents[case_id] = [data["incident_id"]]
     _record(session, case_id, "create", None, "new", SYSTEM, None,
             details={"incident_id": data["incident_id"], "channel": data["channel"], "grid_hint": data["grid_hint"]})
     _event(session, row, "case.created", SYSTEM, "create")
@@ -231,9 +307,8 @@ def locate(session: Session, row, grid_hint: str | None) -> tuple[str, str] | No
             return None  # the read model does not know the grid yet: try again later
     if not chain_codes:
         return DISTRICT, "no position: the district decides"
-    category_level = session.execute(select(categories.c.first_level).where(
-        categories.c.code == row.category)).scalar_one_or_none()
-    rules = {(r.channel, r.category): r.level for r in session.execute(select(assignment_rules)).all()}
+    category_level = session.execute(_FIRST_LEVEL, {"code": row.category}).scalar_one_or_none()
+    rules = {(r.channel, r.category): r.level for r in session.execute(_RULES).all()}
     level = target_level(row.channel, row.category, category_level, len(chain_codes), rules)
     return chain_codes[level - 1], f"level {level} by channel and category"
 
@@ -244,17 +319,22 @@ def assign(session: Session, row, grid_code: str, why: str, action: str = "assig
     from_state, new_state = row.state, lifecycle.next_state(row.state, action)
     previous_grid = row.grid_code
     now = utcnow()
-    row = _update(session, row, state=new_state, grid_code=grid_code, level=level, assigned_at=now,
+    # The deadline first, so that the case changes once: to its new grid with its new deadline.
+    rule, due = _deadline(session, row, level, now)
+    row = _update(session, row, steps=2, state=new_state, grid_code=grid_code, level=level, assigned_at=now,
                   escalations=row.escalations + (action == "escalate"), paused_at=None,
-                  flagged=why if grid_code == DISTRICT and "district decides" in why else row.flagged)
-    due = _start_clock(session, row, now)
-    row = _update(session, row, due_at=due)
-    _record(session, row.case_id, action, from_state, new_state, actor, grid_code, note, details={"why": why, "due_at": due.isoformat(), "leaders": leaders(session, grid_code)})
+                  flagged=why if grid_code == DISTRICT and "district decides" in why else row.flagged, due_at=due)
+    if from_state != "new":  # a new case has no clock yet: only assign, reopen and refer start one
+        _cancel_timers(session, row.case_id)
+    _add_timers(session, row.case_id, now, due, rule)
+    people = leaders(session, grid_code)
+    _record(session, row.case_id, action, from_state, new_state, actor, grid_code, note,
+            details={"why": why, "due_at": due.isoformat(), "leaders": people})
     _event(session, row, "case.escalated" if action == "escalate" else "case.assigned", actor, action,
            previous_grid=previous_grid)
     local_due = due.astimezone(sla.SHANGHAI).strftime("%m月%d日%H:%M")
     notify.queue(session, "grid_leaders", f"【{'上报' if action == 'escalate' else '新案件'}】{row.case_id} "
-                 f"{row.category}:请于{local_due}前处置。", grid_code=grid_code, case_id=row.case_id)
+                 f"{row.category}:请于{local_due}前处置。", grid_code=grid_code, case_id=row.case_id, leaders=people)
     return row
 
 
@@ -361,6 +441,8 @@ def act(session: Session, case_id: str, action: str, body: dict, who: Identity) 
         moved = _incidents(session, row.case_id)
         session.execute(update(case_incidents).where(case_incidents.c.case_id == row.case_id)
                         .values(case_id=into.case_id))
+        for moved_between in (row.case_id, into.case_id):
+            _written(session).incidents.pop(moved_between, None)
         row = _transition(session, row, action, actor, note, evidence)
         _record(session, into.case_id, "absorb", into.state, into.state, actor, into.grid_code, note,
                 details={"from_case": row.case_id, "incident_ids": moved})

@@ -19,18 +19,25 @@ from sqlalchemy.orm import Session
 
 from servicekit.tables import utcnow
 
-from .grid_view import leaders
+from .grid_view import leaders as grid_leaders
 from .models import notifications
 
 log = logging.getLogger(__name__)
 
 
+_INSERT = insert(notifications)  # built once; the values go as parameters (SQLAlchemy's statement cache)
+
+
 def queue(session: Session, audience: str, text: str, grid_code: str | None = None,
-          case_id: str | None = None) -> None:
-    mobiles = [p["phone"] for p in leaders(session, grid_code)] if grid_code and audience == "grid_leaders" else []
-    session.execute(insert(notifications).values(
-        case_id=case_id, grid_code=grid_code, audience=audience, text=text, mobiles=mobiles, created_at=utcnow(),
-        attempts=0, next_attempt_at=utcnow(), delivered_at=None, log=[]))
+          case_id: str | None = None, leaders: list[dict] | None = None) -> None:
+    """`leaders`: the grid's leaders when the caller has just read them (else they are read here)."""
+    if grid_code and audience == "grid_leaders":
+        mobiles = [p["phone"] for p in (leaders if leaders is not None else grid_leaders(session, grid_code))]
+    else:
+        mobiles = []
+    session.execute(_INSERT, {
+        "case_id": case_id, "grid_code": grid_code, "audience": audience, "text": text, "mobiles": mobiles,
+        "created_at": utcnow(), "attempts": 0, "next_attempt_at": utcnow(), "delivered_at": None, "log": []})
 
 
 def message(adapter: str, row) -> dict:

@@ -1,0 +1,118 @@
+"""Several changes of cases in one transaction (a consumer batch, a sweep, a merge): each builds on the
+ones before it, which the transaction remembers instead of reading them back (cases._written)."""
+import json
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from servicekit.errors import ApiError
+from servicekit.events import new_envelope
+from servicekit.identity import Identity
+from servicekit.tables import outbox
+
+L4 = "140502001001001"
+OPS = Identity("督办员丙", frozenset({"district_ops"}), ())
+
+
+def reported(incident_id: str, **changes) -> dict:
+    return {"incident_id": incident_id, "channel": "public_web", "category": "catering_fumes",
+            "description": "油烟扰民", "severity": "normal", "major": False,
+            "observed_at": datetime.now(timezone.utc).isoformat(),
+            "reported_at": datetime.now(timezone.utc).isoformat(),
+            "location": {"lon": 112.85, "lat": 35.45, "datum_received": "wgs84", "address": None,
+                         "outside_district": False},
+            "grid_hint": None, "reporter_named": True, "reported_by": None, "handled_on_spot": False,
+            "duplicate_of": None, "evidence": [], "city": None} | changes
+
+
+def case_of(session, incident_id):
+    from dispatch.models import case_incidents
+    return session.execute(select(case_incidents.c.case_id).where(
+        case_incidents.c.incident_id == incident_id)).scalar_one()
+
+
+def events(db, event_type):
+    with db.transaction() as session:
+        return [json.loads(p)["data"] for p in session.execute(
+            select(outbox.c.payload).where(outbox.c.event_type == event_type).order_by(outbox.c.id)).scalars()]
+
+
+def chain_of(db, case_id):
+    from dispatch import cases
+    with db.transaction() as session:
+        return [h["action"] for h in cases.history(session, case_id)], cases.verify_chain(session, case_id)["intact"]
+
+
+def test_a_batch_of_reports_in_one_transaction_chains_each_case_as_if_alone(db, consumer, registry_locate):
+    batch = [reported("R20261128B00001"), reported("R20261128B00002", duplicate_of="R20261128B00001"),
+             reported("R20261128B00003", channel="patrol", reported_by="staff-1", handled_on_spot=True),
+             reported("R20261128B00004")]
+    outcomes = consumer.process_batch([(new_envelope("incident.reported", data, "incidents").to_json().encode(), 1)
+                                       for data in batch])
+    assert [outcome.action for outcome, _ in outcomes] == ["processed"] * 4
+    with db.transaction() as session:
+        first, on_spot, last = (case_of(session, f"R20261128B0000{i}") for i in (1, 3, 4))
+        assert case_of(session, "R20261128B00002") == first
+    assert chain_of(db, first) == (["create", "assign", "attach_report"], True)
+    assert chain_of(db, on_spot) == (["create", "assign", "accept", "handle", "verify", "close"], True)
+    assert chain_of(db, last) == (["create", "assign"], True)
+    assigned = {e["case_id"]: e["incident_ids"] for e in events(db, "case.assigned")}
+    assert assigned == {first: ["R20261128B00001"], on_spot: ["R20261128B00003"], last: ["R20261128B00004"]}
+
+
+def test_a_report_attached_in_this_transaction_is_in_the_next_event_of_its_case(db, registry_locate):
+    from dispatch import cases
+    with db.transaction() as session:
+        cases.open_case(session, None, reported("R20261128A00001"))
+        cases.open_case(session, None, reported("R20261128A00002", duplicate_of="R20261128A00001"))
+        row = cases._get(session, case_of(session, "R20261128A00001"))
+        cases._transition(session, row, "accept", cases.SYSTEM)
+    accepted = events(db, "case.accepted")
+    assert [e["incident_ids"] for e in accepted] == [["R20261128A00001", "R20261128A00002"]]
+    assert chain_of(db, row.case_id) == (["create", "assign", "attach_report", "accept"], True)
+
+
+def test_a_merge_in_the_transaction_that_opened_both_cases_moves_their_reports(db, registry_locate):
+    from dispatch import cases
+    with db.transaction() as session:
+        cases.open_case(session, None, reported("R20261128M00001"))
+        cases.open_case(session, None, reported("R20261128M00002"))
+        into, merged = case_of(session, "R20261128M00001"), case_of(session, "R20261128M00002")
+        version = cases._get(session, merged).version
+        cases.act(session, merged, "merge", {"version": version, "into": into}, OPS)
+        cases._transition(session, cases._get(session, into), "accept", cases.SYSTEM)
+    assert [e["incident_ids"] for e in events(db, "case.merged")] == [[]]
+    assert [e["incident_ids"] for e in events(db, "case.accepted")] == [["R20261128M00001", "R20261128M00002"]]
+    assert chain_of(db, into) == (["create", "assign", "absorb", "accept"], True)
+    assert chain_of(db, merged) == (["create", "assign", "merge"], True)
+
+
+def test_a_case_changed_since_it_was_read_is_not_changed_again(db, registry_locate):
+    from dispatch import cases
+    from dispatch.models import case_history, case_timers
+    with db.transaction() as session:
+        cases.open_case(session, None, reported("R20261128S00001"))
+        case_id = case_of(session, "R20261128S00001")
+    with db.transaction() as session:
+        stale = cases._get(session, case_id)
+        cases._update(session, stale, flagged="looked at")
+    with db.transaction() as session:
+        timers_before = session.execute(select(case_timers.c.id, case_timers.c.cancelled)).all()
+        with pytest.raises(ApiError) as refused:
+            cases.assign(session, stale, "140502001001", "escalated", action="escalate")
+        assert refused.value.status == 409
+        assert session.execute(select(case_timers.c.id, case_timers.c.cancelled)).all() == timers_before
+        assert session.execute(select(case_history.c.action).where(case_history.c.case_id == case_id)
+                               .order_by(case_history.c.seq)).scalars().all() == ["create", "assign"]
+        row = cases._get(session, case_id)
+        assert (row.flagged, row.grid_code, row.version) == ("looked at", L4, stale.version + 1)
+
+
+def test_an_assignment_moves_the_version_two_steps_as_before(db, registry_locate):
+    """Grid and deadline are written at once now; the version still moves as for the two writes it replaced."""
+    from dispatch import cases
+    with db.transaction() as session:
+        cases.open_case(session, None, reported("R20261128V00001"))
+        row = cases._get(session, case_of(session, "R20261128V00001"))
+    assert (row.state, row.version, row.due_at is not None) == ("assigned", 3, True)
