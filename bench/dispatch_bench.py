@@ -532,7 +532,7 @@ def table_facts(pg_url: str) -> dict:
             " FROM case_timers").fetchone()
         open_cases = conn.execute("SELECT count(*) FROM cases WHERE state IN "
                                   "('new','assigned','accepted','referred','handled','verified')").fetchone()[0]
-    return {"timers": row[0], "in_partial_index": row[1], "pending": row[2], "cancelled_unfired": row[3],
+    return {"timers": row[0], "unfired": row[1], "in_partial_index": row[2], "pending": row[2], "cancelled_unfired": row[3],
             "cancelled_past_due": row[4], "table": row[5], "ix_case_timers_live": row[6], "open_cases": open_cases}
 
 
