@@ -83,7 +83,7 @@ def _token(**claims):
 
 
 @pytest.mark.parametrize("token", [
-    jwt.encode(_token(), "another-secret-entirely-000000", algorithm="HS256"),                      # forged
+    jwt.encode(_token(), "another-secret-entirely-0000000000", algorithm="HS256"),                      # forged
     jwt.encode(_token(exp=datetime.now(timezone.utc) - timedelta(seconds=1)), SECRET, algorithm="HS256"),  # expired
     jwt.encode(_token(), None, algorithm="none"),                                                  # alg none
     jwt.encode(_token(typ="refresh"), SECRET, algorithm="HS256"),                                  # wrong kind
