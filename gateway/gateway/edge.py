@@ -9,7 +9,7 @@ from servicekit.openapi import doc
 from servicekit.web import public
 
 from . import schemas
-from .proxy import _state, pool_for
+from .proxy import _state
 from .routing import SERVICES
 
 edge_blueprint = Blueprint("edge", __name__)
@@ -50,7 +50,8 @@ def status():
         instances = []
         for base in state["upstreams"].addresses[service]:
             try:
-                answer = pool_for(state, base).request("GET", "/readyz", timeout=2.0, retries=False)
+                answer = state["connections"].request(base, "GET", "/readyz", None, {}, 2.0)
+                answer.read()
                 ok = answer.status == 200
             except Exception:  # unreachable is simply not ready
                 ok = False
