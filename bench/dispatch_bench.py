@@ -91,6 +91,9 @@ def parse_args(argv=None):
     g.add_argument("--warmup", type=float, default=3.0, help="seconds published first, not measured")
     g.add_argument("--skip-raw", action="store_true", help="no raw pika baseline")
     g.add_argument("--workers", type=int, default=1, help="dispatch worker processes (competing consumers)")
+    g.add_argument("--split-relay", action="store_true",
+                   help="run the outbox relay in a process of its own (WORKER_JOBS=relay) beside the workers "
+                        "(WORKER_JOBS=consumer,timers)")
     g.add_argument("--sweep-backlog", type=int, default=0,
                    help="N: N open cases loaded beforehand get a timer due when the measured window starts, so "
                         "the worker's SLA sweep fires N timers while reports arrive (0: none)")
@@ -1009,13 +1012,16 @@ def part_latency(args, cleanup: Cleanup) -> None:
 
     # The dispatch worker(s), as `envgrid-dispatch worker` / the Procfile start it.
     workers, metrics_ports, worker_logs = [], [], []
-    for index in range(args.workers):
+    roles = ["consumer,timers"] * args.workers + ["relay"] if args.split_relay else [None] * args.workers
+    for index, jobs in enumerate(roles):
         metrics_port = free_port()
         worker_env = {k: v for k, v in os.environ.items()
                       if not k.endswith("DATABASE_URL") and k not in ("PROMETHEUS_MULTIPROC_DIR", "SLA_POLICY_FILE")}
         worker_env.update(namespace.env)
         worker_env.update({"DATABASE_URL": url, "REGISTRY_URL": f"http://127.0.0.1:{stub_port}",
                            "WORKER_METRICS_PORT": str(metrics_port), "LOG_LEVEL": "WARNING"})
+        if jobs:
+            worker_env["WORKER_JOBS"] = jobs
         worker_log = tmp / f"worker-{index}.log"
         with open(worker_log, "wb") as log:
             worker = subprocess.Popen([sys.executable, "-m", "dispatch.worker"], env=worker_env, stdout=log,
@@ -1049,7 +1055,8 @@ def part_latency(args, cleanup: Cleanup) -> None:
         finally:
             c.close()
     cleanup.push("delete listen queue", _delete_listen)
-    print(f"set-up: {args.workers} x worker `python -m dispatch.worker` (consumer prefetch {prefetch}, relay batch "
+    print(f"set-up: {args.workers} x worker `python -m dispatch.worker`"
+          f"{' (WORKER_JOBS=consumer,timers) + 1 relay-only (WORKER_JOBS=relay)' if args.split_relay else ''} (consumer prefetch {prefetch}, relay batch "
           f"{settings.relay_batch_size}, relay LISTEN/NOTIFY, SLA sweep every 5 s, notifications every 2 s, "
           f"NOTIFY_ADAPTER={os.environ.get('NOTIFY_ADAPTER', 'log')}), queue {settings.queue_name('events')} "
           f"(quorum), exchange {settings.events_exchange}; stub registry on :{stub_port} (fixed-shape 4-level "
@@ -1200,7 +1207,8 @@ def part_latency(args, cleanup: Cleanup) -> None:
     print(f"dispatch: {len(lat_assigned)} of {len(measured)} measured reports assigned "
           f"(levels {dict(sorted(levels.items()))}); all {assigned}/{total} assigned {drained:.1f} s after the "
           f"last publish; worker CPU {worker_cpu:.1f} s over the run ({worker_cpu / (total / args.rate):.0%} "
-          f"of one core, {args.workers} process{'es' if args.workers > 1 else ''})")
+          f"of one core, {len(workers)} process{'es' if len(workers) > 1 else ''}"
+          f"{', the relay in its own' if args.split_relay else ''})")
     s_assigned = stats_ms(lat_assigned)
     print(fmt_stats("publish -> cases.assigned_at  (headline)", s_assigned))
     print(fmt_stats("  publish -> inbox claim (delivered, parsed)", stats_ms(lat_claim)))

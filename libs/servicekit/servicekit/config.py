@@ -40,6 +40,19 @@ def _env_delays(env, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
     return delays
 
 
+WORKER_JOBS = ("consumer", "relay", "timers")
+
+
+def _env_jobs(raw: str | None) -> tuple[str, ...]:
+    if raw in (None, ""):
+        return WORKER_JOBS
+    jobs = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    unknown = [job for job in jobs if job not in WORKER_JOBS]
+    if not jobs or unknown:
+        raise ConfigError(f"WORKER_JOBS takes a comma-separated choice of {', '.join(WORKER_JOBS)}, got {raw!r}")
+    return jobs
+
+
 def default_data_dir() -> Path:
     # The repository's var/ folder when running from a checkout, else the working directory.
     return Path(os.environ.get("ENVGRID_DATA_DIR", Path.cwd() / "var"))
@@ -67,6 +80,10 @@ class Settings:
     relay_batch_size: int = 200
     relay_poll_ms: int = 200
     worker_metrics_port: int = 0
+    # Which jobs a worker process runs. All by default; a busy service can run its relay in a
+    # process of its own (WORKER_JOBS=relay beside WORKER_JOBS=consumer,timers), so publishing
+    # does not share the consumer's GIL.
+    worker_jobs: tuple[str, ...] = WORKER_JOBS
     extra: dict = field(default_factory=dict)
 
     @property
@@ -132,4 +149,5 @@ def load_settings(service: str, env: dict | None = None) -> Settings:
         relay_batch_size=_env_int(lookup, "RELAY_BATCH_SIZE", Settings.relay_batch_size),
         relay_poll_ms=_env_int(lookup, "RELAY_POLL_MS", Settings.relay_poll_ms),
         worker_metrics_port=_env_int(lookup, "WORKER_METRICS_PORT", 0),
+        worker_jobs=_env_jobs(get("WORKER_JOBS")),
     ).check()

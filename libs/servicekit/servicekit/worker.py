@@ -48,8 +48,11 @@ class Worker:
             self.stop.wait(timer.every_s)
 
     def start(self) -> None:
-        jobs = [("consumer", self.consumer.run, (self.stop,)), ("relay", self.relay.run, (self.stop,))]
-        jobs += [(f"timer-{t.name}", self._timer_loop, (t,)) for t in self.spec.timers]
+        chosen = self.settings.worker_jobs
+        jobs = [(name, job.run, (self.stop,)) for name, job in (("consumer", self.consumer), ("relay", self.relay))
+                if name in chosen]
+        if "timers" in chosen:
+            jobs += [(f"timer-{t.name}", self._timer_loop, (t,)) for t in self.spec.timers]
         for name, target, args in jobs:
             thread = threading.Thread(target=target, args=args, name=name, daemon=True)
             thread.start()
@@ -73,7 +76,9 @@ class Worker:
                     body = json.dumps({"status": "ok" if alive else "thread_died"}).encode()
                     content_type = "application/json"
                 elif self.path == "/readyz":
-                    ready = worker.consumer.connected.is_set()
+                    # A relay-only process (WORKER_JOBS=relay) has no consumer to wait for.
+                    ready = (worker.consumer.connected.is_set() if "consumer" in worker.settings.worker_jobs
+                             else all(t.is_alive() for t in worker.threads))
                     status = 200 if ready else 503
                     body = json.dumps({"status": "ready" if ready else "not_ready",
                                        "checks": {"broker": "ok" if ready else "disconnected"}}).encode()

@@ -47,3 +47,17 @@ def test_malformed_numbers_are_refused_with_the_variable_named(name, value):
 
 def test_retry_delays_parse_as_milliseconds():
     assert load_settings("dispatch", {"RETRY_DELAYS_MS": "100, 250,1000"}).retry_delays_ms == (100, 250, 1000)
+
+
+def test_a_worker_runs_every_job_unless_told_which():
+    assert load_settings("dispatch", {}).worker_jobs == ("consumer", "relay", "timers")
+    assert load_settings("dispatch", {"WORKER_JOBS": "relay"}).worker_jobs == ("relay",)
+    assert load_settings("dispatch", {"DISPATCH_WORKER_JOBS": " consumer , timers,consumer"}).worker_jobs == (
+        "consumer", "timers")
+
+
+@pytest.mark.parametrize("raw", ["publisher", "relay,sweeper", ","])
+def test_unknown_worker_jobs_are_refused_at_start(raw):
+    with pytest.raises(ConfigError) as err:
+        load_settings("dispatch", {"WORKER_JOBS": raw})
+    assert "WORKER_JOBS" in str(err.value)
