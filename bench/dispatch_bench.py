@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import hashlib
 import json
 import multiprocessing
 import os
@@ -47,7 +46,6 @@ import platform
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -59,6 +57,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from benchlib import free_port, install_sigterm, loadavg, summary_ms
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -105,46 +105,9 @@ def parse_args(argv=None):
 
 
 # -- small helpers ------------------------------------------------------------------
-def install_sigterm() -> None:
-    """SIGTERM behaves like Ctrl-C (and Ctrl-C works when started with SIGINT ignored): finally blocks run."""
-    def _raise(_signum, _frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, _raise)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def percentile(values, q: float) -> float:
-    data = sorted(values)
-    if not data:
-        return float("nan")
-    pos = (len(data) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
-
-
-def stats_ms(values_s) -> dict:
-    ms = [v * 1000 for v in values_s]
-    if not ms:
-        return {"n": 0, "p50": float("nan"), "p95": float("nan"), "p99": float("nan"), "max": float("nan"),
-                "mean": float("nan")}
-    return {"n": len(ms), "p50": percentile(ms, 50), "p95": percentile(ms, 95), "p99": percentile(ms, 99),
-            "max": max(ms), "mean": sum(ms) / len(ms)}
-
-
 def fmt_stats(name: str, s: dict, width: int = 46) -> str:
     return (f"  {name:<{width}} n={s['n']:>5}  p50 {s['p50']:8.2f}  p95 {s['p95']:8.2f}  p99 {s['p99']:8.2f}"
             f"  max {s['max']:8.2f}  mean {s['mean']:8.2f} ms")
-
-
-def loadavg() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def nproc() -> int:
@@ -586,7 +549,7 @@ def idle_sweeps(settings, db, watch: SqlWatch, count: int) -> dict:
         started = time.perf_counter()
         fired += timers.sweep_sla(settings, db)
         times.append(time.perf_counter() - started)
-    return {"stats": stats_ms(times), "fired": fired}
+    return {"stats": summary_ms(times), "fired": fired}
 
 
 def print_explain(lines: list[str], indent: str = "    ") -> None:
@@ -661,7 +624,7 @@ def part_sweep(args, cleanup: Cleanup) -> None:
         for kind in KINDS:
             times = result["per_kind"].get(kind, [])
             if times:
-                s = stats_ms(times)
+                s = summary_ms(times)
                 print(f"    _fire({kind:<7}) n={s['n']:>6,}  mean {s['mean']:6.2f}  p50 {s['p50']:6.2f}  "
                       f"p99 {s['p99']:7.2f} ms  {result['stmts_by_kind'][kind] / s['n']:.1f} statements each")
         print("    statements by kind (per fired timer, and their share of the sweep's time from execute to "
@@ -910,7 +873,7 @@ def run_raw_baseline(args, namespace, processes: Processes, cleanup: Cleanup, pr
     proc.join(10)
     connection.close()
     lat = [received[s] - sent[s] for s in range(warm, total) if s in received]
-    return {"latency": stats_ms(lat), "confirm": stats_ms(confirm), "lost": (total - warm) - len(lat),
+    return {"latency": summary_ms(lat), "confirm": summary_ms(confirm), "lost": (total - warm) - len(lat),
             "achieved": achieved, "queue": queue}
 
 
@@ -959,7 +922,7 @@ def profile_handler(settings, url: str, stub_port: int, cats: list[str], count: 
         watch.close()
         db.dispose()
     by_key = [(key, n / count, watch.time_by_key[key] / count * 1000) for key, n in watch.by_key.most_common()]
-    return {"handler": stats_ms(times), "cpu": stats_ms(cpus), "locate": stats_ms(http[20:]),
+    return {"handler": summary_ms(times), "cpu": summary_ms(cpus), "locate": summary_ms(http[20:]),
             "statements": sum(statements) / len(statements), "by_key": by_key,
             "outcomes": dict(outcomes)}
 
@@ -1004,10 +967,9 @@ def part_latency(args, cleanup: Cleanup) -> None:
     processes.popens.append(stub)
     wait_http(f"http://127.0.0.1:{stub_port}/api/v1/registry/categories", stub, stub_log)
 
-    backlog_loaded = None
     if args.sweep_backlog > 0:  # open cases whose timers make_due() will make due mid-run
-        backlog_loaded = load_open_cases(psycopg_url(url), args.sweep_backlog, tree_codes(), random.Random(args.seed),
-                                         datetime.now(UTC))
+        load_open_cases(psycopg_url(url), args.sweep_backlog, tree_codes(), random.Random(args.seed),
+                        datetime.now(UTC))
         vacuum_analyze(psycopg_url(url))
 
     # The dispatch worker(s), as `envgrid-dispatch worker` / the Procfile start it.
@@ -1209,24 +1171,24 @@ def part_latency(args, cleanup: Cleanup) -> None:
           f"last publish; worker CPU {worker_cpu:.1f} s over the run ({worker_cpu / (total / args.rate):.0%} "
           f"of one core, {len(workers)} process{'es' if len(workers) > 1 else ''}"
           f"{', the relay in its own' if args.split_relay else ''})")
-    s_assigned = stats_ms(lat_assigned)
+    s_assigned = summary_ms(lat_assigned)
     print(fmt_stats("publish -> cases.assigned_at  (headline)", s_assigned))
-    print(fmt_stats("  publish -> inbox claim (delivered, parsed)", stats_ms(lat_claim)))
-    print(fmt_stats("  inbox claim -> assigned_at (handler)", stats_ms(lat_handler)))
-    print(fmt_stats("  publish -> confirm (ConfirmingPublisher)", stats_ms(confirm)))
-    print(fmt_stats("publish -> case.assigned on our queue", stats_ms(lat_event)))
+    print(fmt_stats("  publish -> inbox claim (delivered, parsed)", summary_ms(lat_claim)))
+    print(fmt_stats("  inbox claim -> assigned_at (handler)", summary_ms(lat_handler)))
+    print(fmt_stats("  publish -> confirm (ConfirmingPublisher)", summary_ms(confirm)))
+    print(fmt_stats("publish -> case.assigned on our queue", summary_ms(lat_event)))
     if fired_times:
         during = [r.assigned_at.timestamp() - published[r.incident_id] for r in rows
                   if r.incident_id in measured and r.assigned_at is not None
                   and fired_times[0] <= published[r.incident_id] <= fired_times[-1]]
-        print(fmt_stats("  publish -> assigned_at, sent while the sweep ran", stats_ms(during)))
+        print(fmt_stats("  publish -> assigned_at, sent while the sweep ran", summary_ms(during)))
     if raw is not None:
         r = raw["latency"]
         print(f"  dispatch minus raw: p50 {s_assigned['p50'] - r['p50']:+.2f} ms, "
               f"p99 {s_assigned['p99'] - r['p99']:+.2f} ms")
     verdict = "MET" if s_assigned["p99"] < 50 else "NOT MET"
     print(f"target p99 < 50 ms (publish -> assigned_at): {verdict} (p99 {s_assigned['p99']:.2f} ms); "
-          f"to the case.assigned event downstream: p99 {stats_ms(lat_event)['p99']:.2f} ms")
+          f"to the case.assigned event downstream: p99 {summary_ms(lat_event)['p99']:.2f} ms")
     print(f"after the run: notifications {notes_total} written, {backlog[0]} undelivered (oldest "
           f"{(backlog[1] or 0):.1f} s); outbox unsent {unsent}")
     handler_s = 0.0

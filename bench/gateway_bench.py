@@ -64,13 +64,14 @@ import platform
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+
+from benchlib import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INCIDENTS_DIR = REPO_ROOT / "services" / "incidents"
@@ -143,12 +144,6 @@ def _tool(name: str) -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _signed_headers() -> dict[str, str]:
     """What the gateway sends for an anonymous caller: role public, signed now."""
     from servicekit.config import DEV_IDENTITY_SECRET
@@ -192,7 +187,7 @@ class Gunicorn:
 
     def __init__(self, name: str, cwd: Path, env: dict, log_path: Path):
         self.name, self.cwd, self.env, self.log_path = name, cwd, env, log_path
-        self.port = _free_port()
+        self.port = free_port()
         self.proc: subprocess.Popen | None = None
         self.log = None
 

@@ -80,7 +80,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -89,6 +88,8 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+
+from benchlib import free_port, install_sigterm
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -147,19 +148,6 @@ def parse_args() -> argparse.Namespace:
                              "other benchmarks or tests on a 2-core box distort every figure); 0 = do not wait")
     parser.add_argument("--keep-logs", action="store_true", help="keep the tempdir with the process logs")
     return parser.parse_args()
-
-
-def install_signals() -> None:
-    def _raise(_signum, _frame):
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, _raise)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def pg_url(url: str) -> str:
@@ -839,7 +827,7 @@ def explain_duplicate_query(bench: "Bench") -> None:
 
 def main() -> int:
     args = parse_args()
-    install_signals()
+    install_sigterm()
     if shutil.which("wrk") is None:
         print("wrk is needed: apt-get install -y wrk", file=sys.stderr)
         return 2

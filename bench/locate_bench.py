@@ -54,7 +54,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -66,6 +65,8 @@ from urllib.parse import urlencode
 
 import numpy as np
 import shapely
+
+from benchlib import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICE_DIR = REPO_ROOT / "services" / "grid-registry"
@@ -319,12 +320,6 @@ def _tool(name: str) -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _sign() -> dict[str, str]:
     from servicekit.config import DEV_IDENTITY_SECRET
     from servicekit.identity import Identity, sign
@@ -345,7 +340,7 @@ class WebProcess:
         self.proc: subprocess.Popen | None = None
         self.log = None
         self.log_lines: list[str] = []
-        self.port = _free_port()
+        self.port = free_port()
         self.env = self._environment()
 
     def _environment(self) -> dict[str, str]:
