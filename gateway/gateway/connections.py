@@ -5,8 +5,8 @@ response wrapper over http.client's) cost the gateway about 0.1 ms more CPU per 
 request than bare http.client (bench/README.md, Gateway). And http.client's HTTPConnection
 sends the headers and the body in two system calls and validates every header again: here
 the request is written in one `sendall` (headers are already valid, they came through
-gunicorn's parser or are the gateway's own), and http.client's HTTPResponse reads the answer
-(status line, headers, Content-Length or chunked body, keep-alive or not).
+gunicorn's parser or are the gateway's own); the answer is read by wire.Response, which
+replaced http.client's HTTPResponse for its cost (wire.py says why).
 
 A gunicorn gthread worker handles one request per thread at a time, so a socket per thread
 and instance needs no pool and no lock: the thread takes it for the exchange and puts it back
@@ -23,13 +23,14 @@ upload) cannot be replayed and is never retried either.
 """
 from __future__ import annotations
 
-import http.client
 import re
 import select
 import socket
 import ssl
 import threading
 from urllib.parse import quote, urlsplit
+
+from . import wire
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 CHUNK_BYTES = 64 * 1024
@@ -65,9 +66,9 @@ class Answer:
 
     __slots__ = ("status", "headers", "_response", "_sock", "_put_back")
 
-    def __init__(self, response: http.client.HTTPResponse, sock, put_back):
+    def __init__(self, response: wire.Response, sock, put_back):
         self.status = response.status
-        self.headers = response.getheaders()  # [(name, value)] as sent
+        self.headers = response.headers  # [(name, value)] as sent
         self._response = response
         self._sock = sock
         self._put_back = put_back
@@ -92,13 +93,12 @@ class Answer:
 
     def close(self) -> None:
         if self._sock is not None:
-            self._response.close()
             self._sock.close()
             self._sock = None
 
     def _finished(self) -> None:
         if self._sock is not None:
-            if self._response.will_close:
+            if not self._response.reusable:
                 self.close()
             else:
                 self._put_back(self._sock)
@@ -199,13 +199,11 @@ class Connections:
                 raise
             except OSError as exc:
                 raise _SendFailed(f"{type(exc).__name__}: {exc}") from exc
-            response = http.client.HTTPResponse(sock, method=method)
             try:
-                response.begin()  # the status line and headers
+                response = wire.Response(sock, method)  # the status line and headers
             except TimeoutError:
                 raise
-            except (OSError, http.client.HTTPException) as exc:  # RemoteDisconnected, reset, garbage
-                response.close()
+            except (OSError, wire.BrokenAnswer) as exc:  # closed without an answer, reset, garbage
                 raise _NoAnswer(f"{type(exc).__name__}: {exc}") from exc
         except BaseException:  # these, timeouts, a caller's upload that broke off: the state is unknown
             sock.close()

@@ -1,7 +1,7 @@
 """The front door: authenticate, authorise at the edge, limit, and forward to a service.
 
-Forwarding uses keep-alive connections (http.client, one per thread per upstream
-instance: connections.py) to the services' gthread workers. Bodies up to
+Forwarding uses keep-alive connections (one per thread per upstream instance:
+connections.py) to the services' gthread workers. Bodies up to
 SMALL_BODY_BYTES go whole (one send, one read: most API calls); larger ones stream
 both ways, so an evidence video is never held whole in memory. The caller's own
 identity headers are dropped and the gateway's signed ones put in their place.
@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "host"}
+# Expect: 100-continue was the caller's business with the gateway; the body goes on at once.
 STRIPPED = HOP_BY_HOP | {ident.IDENTITY_HEADER.lower(), ident.SIGNATURE_HEADER.lower(), "authorization",
-                         "x-api-key", "content-length"}
+                         "x-api-key", "content-length", "expect"}
 ANONYMOUS = ident.Identity("anonymous", frozenset({"public"}))
 KEY_CACHE_S = 30.0  # a revoked key stops working within this long on every replica
 # Bodies up to this size are read whole rather than relayed through a generator: measured
@@ -199,7 +200,10 @@ def forward(_rest):
     if request.content_length and request.content_length > SMALL_BODY_BYTES:
         headers["Content-Length"] = str(request.content_length)
         body = request.stream  # streamed through, never read whole
-    elif request.method in ("POST", "PUT", "PATCH") or request.content_length:
+    elif request.content_length:
+        body = _small_body(request.content_length)
+        headers["Content-Length"] = str(len(body))
+    elif request.method in ("POST", "PUT", "PATCH"):  # no length said: chunked, or none at all
         body = request.get_data() or None
         if body is not None:
             headers["Content-Length"] = str(len(body))
@@ -207,6 +211,21 @@ def forward(_rest):
     upstream = _send(state, route.service, request.method, upstream_path + (f"?{query}" if query else ""),
                      body, headers, route.timeout_s)
     return _relay(route.service, upstream)
+
+
+def _small_body(length: int) -> bytes:
+    """A body of a declared length up to SMALL_BODY_BYTES, read in one call on the server's input.
+
+    werkzeug's get_data reads through a LimitedStream in a loop and once more to see the end:
+    measured at 5.6 % of the gateway's CPU per forwarded POST (py-spy, POST c=16).
+    """
+    limit = request.max_content_length
+    if limit is not None and length > limit:
+        raise ApiError(413, f"the body is larger than this route takes ({limit} bytes)")
+    body = request.environ["wsgi.input"].read(length)
+    if len(body) != length:
+        raise ApiError(400, "the body ended before its Content-Length", code="incomplete_body")
+    return body
 
 
 def _relay(service: str, upstream: Answer) -> Response:

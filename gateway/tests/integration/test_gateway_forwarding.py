@@ -79,6 +79,36 @@ def test_unknown_paths_are_json_404(front):
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
 
 
+def test_a_chunked_request_body_is_forwarded_whole(front):
+    """A client that does not say the length (Transfer-Encoding: chunked) still gets its body through."""
+    body = json.dumps({"note": "分块上传的备注"}, ensure_ascii=False).encode()
+    response = requests.post(f"{front}/ops/incidents/probes", data=iter([body[:7], body[7:]]),
+                             headers={"X-API-Key": "ops-key", "Content-Type": "application/json"})
+    assert response.status_code == 201, response.text
+    shown = requests.get(f"{front}/ops/incidents/probes/{response.json()['probe_id']}", headers={"X-API-Key": "ops-key"})
+    assert shown.json()["entries"][0]["note"] == "分块上传的备注"
+
+
+def test_a_body_over_the_gateways_limit_is_a_json_413(front):
+    response = requests.post(f"{front}/ops/incidents/probes", data=b"x" * (2 * 1024 * 1024),
+                             headers={"X-API-Key": "ops-key", "Content-Type": "application/json"})
+    assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_a_body_shorter_than_its_content_length_is_refused_and_not_forwarded(front):
+    import socket
+    host, port = front.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST /ops/incidents/probes HTTP/1.1\r\nHost: x\r\nX-API-Key: ops-key\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"note\": \"short\"}")
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"incomplete_body" in answer
+
+
 def test_a_large_evidence_upload_streams_through_the_gateway_byte_for_byte(front):
     """Bigger than the gateway's default body limit (1 MiB): the evidence route allows uploads."""
     import hashlib
