@@ -44,6 +44,22 @@ BROKER_CONNECTED = Gauge(
     "envgrid_broker_connected", "1 while the process holds a working broker connection",
     ["role"], multiprocess_mode="max")
 
+# The labelled children of the two request metrics, per (route, method, status). Routes are
+# the app's URL rules, so the set is small and fixed. prometheus_client's labels() checks the
+# values and takes a lock on every call: 1.4 % of the gateway's CPU per request (py-spy).
+_request_children: dict[tuple[str, str, int], tuple] = {}
+
+
+def observe_request(route: str, method: str, status: int, seconds: float) -> None:
+    """Count one answered request and record how long it took."""
+    key = (route, method, status)
+    children = _request_children.get(key)
+    if children is None:
+        children = _request_children[key] = (HTTP_REQUESTS.labels(route, method, str(status)),
+                                             HTTP_DURATION.labels(route, method))
+    children[0].inc()
+    children[1].observe(seconds)
+
 
 def render() -> tuple[bytes, str]:
     """The metrics text of this process, or of all web workers in multiprocess mode."""

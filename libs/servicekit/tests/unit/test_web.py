@@ -115,3 +115,20 @@ def test_metrics_count_requests_by_route_template(client):
     client.get("/healthz")
     text = client.get("/metrics").get_data(as_text=True)
     assert 'envgrid_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+
+
+def test_each_answer_is_counted_once_under_its_status_with_its_duration(client):
+    from prometheus_client import REGISTRY
+
+    def value(name, **labels):
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+    ok = dict(route="/healthz", method="GET", status="200")
+    missing = dict(route="unmatched", method="GET", status="404")
+    before = (value("envgrid_http_requests_total", **ok), value("envgrid_http_requests_total", **missing),
+              value("envgrid_http_request_duration_seconds_count", route="/healthz", method="GET"))
+    for _ in range(3):
+        client.get("/healthz")
+    client.get("/no/such/route")
+    assert value("envgrid_http_requests_total", **ok) == before[0] + 3
+    assert value("envgrid_http_requests_total", **missing) == before[1] + 1
+    assert value("envgrid_http_request_duration_seconds_count", route="/healthz", method="GET") == before[2] + 3
