@@ -441,21 +441,7 @@ class Run:
 
     def stop_worker(self) -> None:
         proc, self.worker = self.worker, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(5)
+        benchlib.stop_groups([proc], 30)
 
     def backend_pids(self) -> set[int]:
         from sqlalchemy import text
@@ -677,17 +663,7 @@ class Run:
             print(f"cleanup problem: {error}", file=sys.stderr)
 
     def _stop_children(self) -> None:
-        for proc in list(self.children):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(5)
+        benchlib.stop_groups(self.children, 10)
         self.children.clear()
 
     def _drop_database(self) -> None:

@@ -83,6 +83,38 @@ def free_port() -> int:
 
 
 # -- statistics -------------------------------------------------------------
+def stop_groups(procs, grace_s: float = 15.0, *, leader_only: bool = False) -> None:
+    """Stop processes each started with start_new_session=True (a process group of its own).
+
+    SIGTERM first (to the leader only with `leader_only`, e.g. a gunicorn master that stops its
+    workers gracefully; else to the whole group), then, after `grace_s` for them all, SIGKILL to
+    every group: no gunicorn worker or child may outlive a benchmark.
+    """
+    procs = [p for p in procs if p is not None]
+    for proc in procs:
+        if proc.poll() is None:
+            try:
+                proc.terminate() if leader_only else os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace_s
+    for proc in procs:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            print(f"warning: pid {proc.pid} did not exit", file=sys.stderr)
+
+
 def percentile(values: list[float], q: float) -> float:
     """Linear interpolation between closest ranks (numpy's default)."""
     data = sorted(values)
@@ -223,21 +255,7 @@ class BenchEnv:
 
     def stop_worker(self) -> None:
         workers, self.workers = self.workers, []
-        for proc, _port in workers:
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for proc, _port in workers:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait(5)
+        stop_groups([proc for proc, _port in workers])
 
     # raw pika baseline queue
     def declare_raw_queue(self) -> None:

@@ -89,7 +89,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from benchlib import free_port, install_sigterm
+from benchlib import free_port, install_sigterm, stop_groups
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -203,26 +203,7 @@ class Procs:
         raise RuntimeError(f"{proc.name} did not answer {path} within {timeout:.0f}s:\n{proc.tail()}")
 
     def stop_all(self) -> None:
-        for proc in reversed(self.all):
-            if proc.alive:
-                try:
-                    os.killpg(proc.popen.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 20
-        for proc in reversed(self.all):
-            try:
-                proc.popen.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-            try:  # the group, not just the leader: no gunicorn worker may outlive the bench
-                os.killpg(proc.popen.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                proc.popen.wait(5)
-            except subprocess.TimeoutExpired:
-                print(f"warning: {proc.name} (pid {proc.popen.pid}) did not exit", file=sys.stderr)
+        stop_groups([proc.popen for proc in reversed(self.all)], 20)
 
 
 def run_checked(argv: list[str], env: dict, cwd: Path | None = None, what: str = "") -> None:

@@ -66,7 +66,7 @@ from urllib.parse import urlencode
 import numpy as np
 import shapely
 
-from benchlib import free_port
+from benchlib import free_port, stop_groups
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICE_DIR = REPO_ROOT / "services" / "grid-registry"
@@ -424,16 +424,7 @@ class WebProcess:
             return ""
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                self.proc.terminate()  # gunicorn: graceful stop of the workers
-                self.proc.wait(timeout=25)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_groups([self.proc], 25, leader_only=True)  # gunicorn's master stops its workers gracefully
         self.proc = None
         if self.log is not None:
             self.log.close()
