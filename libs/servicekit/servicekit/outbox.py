@@ -29,9 +29,9 @@ from .tables import outbox, utcnow
 
 log = logging.getLogger(__name__)
 
-# PostgreSQL notification sent with every outbox write, delivered at commit: the relay
-# wakes at once instead of waiting for its next poll. (Each service has its own
-# database, and NOTIFY is per database, so one channel name serves all.)
+# PostgreSQL notification sent with the first outbox write of a transaction, delivered at
+# commit: the relay wakes at once instead of waiting for its next poll. (Each service has its
+# own database, and NOTIFY is per database, so one channel name serves all.)
 NOTIFY_CHANNEL = "envgrid_outbox"
 
 # Backoff for a row the broker refused (nacked or unroutable): 1 s, 2 s, ... capped at 5 min.
@@ -48,6 +48,33 @@ COALESCE_COMMITS = 20
 
 _NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
 _INSERT = insert(outbox)
+_NOTIFIED = "servicekit.outbox.notified"  # session.info key: where this session last sent NOTIFY
+
+
+def _notify_needed(session: Session) -> bool:
+    """Whether this write must send NOTIFY: not when one sent earlier in this transaction still stands.
+
+    PostgreSQL delivers a transaction's identical notifications once anyway, so a second
+    NOTIFY only costs a statement (a report that becomes a case writes two events). One
+    sent in the transaction itself stands until it ends; one sent in a savepoint stands
+    while that savepoint, or one inside it, is the current one (a savepoint rolled back
+    takes its NOTIFY with it). Anything else sends it again: a spare NOTIFY is harmless,
+    a missing one leaves the event to the relay's next poll. The transactions are compared
+    by identity, and session.info keeps the ones it names alive, so a new transaction is
+    never mistaken for an old one.
+    """
+    root, savepoint = session.get_transaction(), session.get_nested_transaction()
+    sent = session.info.get(_NOTIFIED)
+    if sent is not None and sent[0] is root:
+        if sent[1] is None:
+            return False
+        current = savepoint
+        while current is not None:  # the savepoint it was sent in, or one begun inside it
+            if current is sent[1]:
+                return False
+            current = current.parent
+    session.info[_NOTIFIED] = (root, savepoint)
+    return True
 
 
 class Outbox:
@@ -72,7 +99,7 @@ class Outbox:
                          "created_at": now, "next_attempt_at": now, "attempts": 0})
         connection = session.connection()  # Core statements, built once: no ORM work to do
         connection.execute(_INSERT, rows)
-        if connection.dialect.name == "postgresql":
+        if connection.dialect.name == "postgresql" and _notify_needed(session):
             connection.execute(_NOTIFY)
         return [row["event_id"] for row in rows]
 
