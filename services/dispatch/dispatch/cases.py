@@ -12,20 +12,20 @@ import os
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Boolean, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from servicekit.config import load_settings
 from servicekit.errors import ApiError
 from servicekit.identity import Identity
-from servicekit.internal import get_json, service_url
+from servicekit.internal import service_url
 from servicekit.tables import utcnow
 
-from . import chain, ledgers, lifecycle, notify, orders, sla
+from . import chain, ledgers, lifecycle, notify, orders, reference, sla
 from .grid_view import chain as grid_chain
 from .grid_view import leaders
-from .models import (assignment_rules, calendar_overrides, callbacks, case_history, case_incidents, case_timers,
-                     cases, categories, digests)
+from .models import assignment_rules, callbacks, case_history, case_incidents, case_timers, cases, categories, digests
+from .peers import get_json
 from .publishing import OUTBOX
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,10 @@ def _role(actor: lifecycle.Actor) -> str:
 # parameters, they hit SQLAlchemy's compiled-statement cache instead of being built (and their
 # cache keys computed) again for every report. Plain inserts take their columns from the parameters.
 _GET_CASE = select(cases).where(cases.c.case_id == bindparam("case_id"))
-_INSERT_CASE = insert(cases).returning(*cases.c)
+# Whether the case runs on emergency rules is worked out in the INSERT itself: an emergency order
+# is, and so is any case opened while an alert window is open (one statement fewer per report).
+_INSERT_CASE = (insert(cases).values(emergency=or_(bindparam("is_order", type_=Boolean), orders.ALERT_OPEN))
+                .returning(*cases.c))
 # SET comes from the parameters; the case as it now is comes back (no row: somebody changed it first).
 _UPDATE_CASE = (update(cases).where(cases.c.case_id == bindparam("where_case_id"),
                                     cases.c.version == bindparam("where_version")).returning(*cases.c))
@@ -75,9 +78,6 @@ _CANCEL_TIMERS = (update(case_timers).where(case_timers.c.case_id == bindparam("
                                             case_timers.c.fired_at.is_(None), case_timers.c.cancelled.is_(False))
                   .values(cancelled=True))
 _INSERT_TIMER = insert(case_timers)
-_CALENDAR = select(calendar_overrides.c.day, calendar_overrides.c.workday)
-_FIRST_LEVEL = select(categories.c.first_level).where(categories.c.code == bindparam("code"))
-_RULES = select(assignment_rules)
 
 
 def _get(session: Session, case_id: str):
@@ -129,8 +129,7 @@ def _incidents(session: Session, case_id: str) -> list[str]:
 
 
 def _workdays(session: Session):
-    overrides = dict(session.execute(_CALENDAR).all())
-    return sla.calendar(overrides)
+    return reference.snapshot(session).is_workday
 
 
 def _update(session: Session, row, steps: int = 1, **values):
@@ -230,7 +229,7 @@ def open_case(session: Session, envelope, data: dict) -> None:
         case_id=case_id, state="new", grid_code=None, level=None, category=data["category"],
         channel=data["channel"], severity=data["severity"],
         supervision="urgent" if data["major"] else "general", major=data["major"],
-        emergency=is_order or orders.emergency_active(session, now), policy_version=CURRENT_POLICY,
+        is_order=is_order, alert_at=now, policy_version=CURRENT_POLICY,
         assigned_at=None, due_at=None, paused_at=None, rework_count=0, escalations=0, lon=location["lon"],
         lat=location["lat"], address=location["address"], outside_district=location["outside_district"],
         flagged=None, city=city, department_code=None, referred_to=None, verified_true=None,
@@ -307,9 +306,9 @@ def locate(session: Session, row, grid_hint: str | None) -> tuple[str, str] | No
             return None  # the read model does not know the grid yet: try again later
     if not chain_codes:
         return DISTRICT, "no position: the district decides"
-    category_level = session.execute(_FIRST_LEVEL, {"code": row.category}).scalar_one_or_none()
-    rules = {(r.channel, r.category): r.level for r in session.execute(_RULES).all()}
-    level = target_level(row.channel, row.category, category_level, len(chain_codes), rules)
+    known = reference.snapshot(session)
+    level = target_level(row.channel, row.category, known.first_levels.get(row.category), len(chain_codes),
+                         known.rules)
     return chain_codes[level - 1], f"level {level} by channel and category"
 
 
@@ -574,6 +573,7 @@ def list_rules(session: Session) -> list[dict]:
 
 
 def set_rule(session: Session, data: dict) -> dict:
+    reference.forget_after_commit(session)  # the reports this process locates next follow the new rule
     key = (assignment_rules.c.channel == data["channel"]) & (assignment_rules.c.category == data["category"])
     if data.get("level") is None:
         session.execute(assignment_rules.delete().where(key))

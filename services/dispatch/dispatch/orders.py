@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 
 from envgrid_contracts.order import ORDER_ACKNOWLEDGED, ORDER_ISSUED
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from servicekit.errors import ApiError
@@ -55,15 +55,10 @@ def issue(session: Session, incident_id: str, city: dict) -> str:
     return order_id
 
 
-# Asked for every report: built once, `at` a parameter (SQLAlchemy's statement cache).
-_ALERT_OPEN = select(orders.c.order_id).where(
-    orders.c.order_kind.in_(ALERT_KINDS), orders.c.window_start <= bindparam("at"),
-    orders.c.window_end > bindparam("at")).limit(1)
-
-
-def emergency_active(session: Session, at: datetime) -> bool:
-    """Whether a heavy-pollution or sudden-incident alert window is open at `at`."""
-    return session.execute(_ALERT_OPEN, {"at": at}).first() is not None
+# Whether a heavy-pollution or sudden-incident alert window is open at the parameter `alert_at`:
+# a condition for other statements (a new case is inserted with it), not a query of its own.
+ALERT_OPEN = exists().where(orders.c.order_kind.in_(ALERT_KINDS), orders.c.window_start <= bindparam("alert_at"),
+                            orders.c.window_end > bindparam("alert_at"))
 
 
 def acknowledge(session: Session, order_id: str, grid_code: str, who: Identity, measures: str | None,

@@ -9,6 +9,7 @@ days) in Asia/Shanghai, overridable by the district. Plain data, no I/O.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Callable
@@ -101,6 +102,7 @@ def load_policies(path: str | None) -> dict[int, Policy]:
     return policies
 
 
+@functools.lru_cache(maxsize=4096)  # a fixed fact per day, asked several times for every deadline
 def statutory_workday(day: date) -> bool:
     """China's working days, with holidays and make-up working days (chinese_calendar);
     beyond the years it knows, Monday to Friday."""

@@ -22,7 +22,7 @@ from servicekit.internal import get_json, service_url
 from servicekit.tables import utcnow
 
 from . import cases as case_cases
-from . import lifecycle
+from . import lifecycle, reference
 from .models import callbacks, case_timers, cases, categories
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ def refresh_categories(settings, db) -> None:
         log.warning("registry unreachable; categories not refreshed", extra={"reason": str(exc)[:200]})
         return
     with db.transaction() as session:
+        reference.forget_after_commit(session)  # this process locates the next report by the new copy
         session.execute(delete(categories))
         session.execute(insert(categories), [
             {"code": c["code"], "name": c["name"], "first_level": c["first_level"],

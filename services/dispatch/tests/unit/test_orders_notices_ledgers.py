@@ -63,6 +63,19 @@ def test_while_an_alert_window_is_open_new_cases_run_on_emergency_rules(db, repo
     assert row.emergency is True and row.due_at - row.assigned_at == timedelta(hours=4)
 
 
+@pytest.mark.parametrize("window", [(-3, -1), (1, 3)], ids=["closed", "not yet open"])
+def test_an_alert_window_closed_or_not_yet_open_leaves_new_cases_on_normal_rules(db, report, registry_locate,
+                                                                                 eight_towns, window):
+    from dispatch.models import case_incidents, cases
+    order_incident = order_report(report, window_start=(NOW + timedelta(days=window[0])).isoformat(),
+                                  window_end=(NOW + timedelta(days=window[1])).isoformat())
+    incident = report()
+    with db.transaction() as session:
+        emergency = dict(session.execute(select(case_incidents.c.incident_id, cases.c.emergency).join(
+            cases, cases.c.case_id == case_incidents.c.case_id)).all())
+    assert emergency == {order_incident: True, incident: False}  # the order's own case is an emergency
+
+
 @pytest.fixture
 def robot():
     received = []

@@ -1,0 +1,102 @@
+"""dispatch.peers.get_json: the registry's locate over one kept-alive connection, failures as OSError."""
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from servicekit import identity
+from servicekit.config import load_settings
+
+
+@pytest.fixture
+def peer():
+    """An HTTP/1.1 server like the bench's stub registry: headers and body in two writes, no TCP_NODELAY."""
+    seen = {"connections": 0, "requests": [], "status": 200, "close_after": None}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self):
+            super().setup()
+            seen["connections"] += 1
+
+        def do_GET(self):  # noqa: N802
+            seen["requests"].append((self.path, dict(self.headers)))
+            # Decided before answering: once the client has the answer, the test may change close_after.
+            drop = seen["close_after"] is not None and len(seen["requests"]) >= seen["close_after"]
+            body = json.dumps({"path": self.path}).encode()
+            self.send_response(seen["status"])
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            if drop:
+                self.close_connection = True  # the peer drops the kept-alive connection, without saying so
+
+        def log_message(self, *_args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings("dispatch", {"ENVGRID_DATA_DIR": str(tmp_path)})
+
+
+@pytest.fixture(autouse=True)
+def fresh_connections():
+    from dispatch import peers
+    peers._local.__dict__.pop("connections", None)
+    yield
+    for conn in peers._local.__dict__.pop("connections", {}).values():
+        conn.close()
+
+
+def test_calls_share_one_connection_and_are_signed_as_dispatch(peer, settings):
+    from dispatch.peers import get_json
+    base, seen = peer
+    answers = [get_json(settings, base, "/api/v1/registry/locate", {"lon": 112.85, "lat": i}) for i in range(5)]
+    assert answers[2] == {"path": "/api/v1/registry/locate?lon=112.85&lat=2"}
+    assert seen["connections"] == 1 and len(seen["requests"]) == 5
+    caller = identity.verify(seen["requests"][0][1], settings.identity_secret)
+    assert caller.subject == "service:dispatch"
+
+
+def test_a_kept_alive_answer_is_not_held_back_by_a_delayed_ack(peer, settings):
+    """Without the quick ACK each answer of such a peer waits ~40 ms for this side's delayed ACK."""
+    from dispatch.peers import get_json
+    base, _ = peer
+    get_json(settings, base, "/warm")
+    started = time.perf_counter()
+    for _ in range(10):
+        get_json(settings, base, "/again")
+    assert (time.perf_counter() - started) / 10 < 0.025
+
+
+def test_a_connection_the_peer_closed_meanwhile_is_replaced_without_failing(peer, settings):
+    from dispatch.peers import get_json
+    base, seen = peer
+    seen["close_after"] = 1
+    assert get_json(settings, base, "/one") == {"path": "/one"}
+    seen["close_after"] = None
+    assert get_json(settings, base, "/two") == {"path": "/two"}
+    assert seen["connections"] == 2
+
+
+def test_an_error_answer_or_no_peer_is_an_oserror(peer, settings):
+    from dispatch.peers import get_json
+    from servicekit.testing import free_port
+    base, seen = peer
+    seen["status"] = 503
+    with pytest.raises(OSError, match="503"):
+        get_json(settings, base, "/down")
+    with pytest.raises(OSError):
+        get_json(settings, f"http://127.0.0.1:{free_port()}", "/nobody", timeout=1)
