@@ -791,17 +791,28 @@ def print_tables(runs: list[dict]) -> None:
 
 
 def explain_duplicate_query(bench: "Bench") -> None:
-    """How PostgreSQL runs intake's duplicate lookup (intake._file) on the filled table, for one point."""
+    """How PostgreSQL runs intake's duplicate lookup on the filled table, for one point: the
+    service's own statement (intake._CANDIDATES_BY_CELL, or the box query where it would use
+    that), compiled for PostgreSQL with this point's parameters, so the plan cannot drift from it."""
+    from datetime import datetime, timezone
     from sqlalchemy import text
-    from incidents import domain
-    x0, y0, x1, y1 = domain.box_around(112.85, 35.45, 200.0)
-    sql = ("EXPLAIN (ANALYZE, BUFFERS) SELECT incident_id, lon, lat, reported_at FROM reports "
-           "WHERE category = 'catering_fumes' AND status IN ('received', 'processing') AND duplicate_of IS NULL "
-           "AND reported_at >= now() - interval '72 hours' AND lon BETWEEN :x0 AND :x1 AND lat BETWEEN :y0 AND :y1")
+    from sqlalchemy.dialects import postgresql
+    from incidents import domain, intake
+    radius, window = intake._duplicate_rule()
+    lon, lat = 112.85, 35.45
+    x0, y0, x1, y1 = domain.box_around(lon, lat, radius)
+    params = {"category": "catering_fumes", "since": datetime.now(timezone.utc) - window,
+              "x0": x0, "x1": x1, "y0": y0, "y1": y1}
+    cells = domain.cells_covering(x0, y0, x1, y1)
+    statement = intake._CANDIDATES_IN_BOX if cells is None else intake._CANDIDATES_BY_CELL
+    if cells is not None:
+        params["cells"] = cells
+    sql = str(statement.params(**params).compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     bench.scalar("SELECT 1")
     with bench._engine.connect() as conn:
-        plan = [row[0] for row in conn.execute(text(sql), {"x0": x0, "x1": x1, "y0": y0, "y1": y1})]
-    print("\nintake's duplicate lookup on the filled table (EXPLAIN ANALYZE, one point mid-district):")
+        plan = [row[0] for row in conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql))]
+    print(f"\nintake's duplicate lookup on the filled table (EXPLAIN ANALYZE, one point mid-district, "
+          f"{'no cells' if cells is None else f'{len(cells)} cells'}, {radius:.0f} m, {window.total_seconds() / 3600:.0f} h):")
     for line in plan:
         print(f"  {line}")
 
