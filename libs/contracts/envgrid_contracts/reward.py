@@ -7,7 +7,12 @@ from servicekit.events import registry
 # subsidy payout (told apart by kind) is payable again, state "approved", and will be paid
 # again under a new reference. Like the others it names no reporter and no transfer reference.
 REWARD_PAYMENT_FAILED = "reward.payment_failed"
-REWARD_EVENTS = ("reward.proposed", "reward.approved", "reward.paid", "reward.cancelled", REWARD_PAYMENT_FAILED)
+# reward.payment_returned: the bank sent back a transfer it had confirmed (退汇: a wrong
+# account, a closed card); as after a failure the award or payout is payable again, state
+# "approved", to be paid under a new reference. No reporter, no reference, no bank reason.
+REWARD_PAYMENT_RETURNED = "reward.payment_returned"
+REWARD_EVENTS = ("reward.proposed", "reward.approved", "reward.paid", "reward.cancelled", REWARD_PAYMENT_FAILED,
+                 REWARD_PAYMENT_RETURNED)
 PAYOUT_PAID = "payout.paid"
 
 

@@ -101,4 +101,10 @@ def payable_batch():
 @doc(body=schemas.Reconciliation, tags=["rewards: office"])
 @require_roles(*OFFICE)
 def reconcile():
+    """Import the bank's result file: all lines apply or none (422 naming each refused line).
+
+    A line is `confirmed`, `failed` (the transfer never went through) or `returned` (退汇: a
+    transfer confirmed earlier that the bank sent back, with `returned_on` and `reason` when
+    the file gives them). Failed and returned payments put their award back in the to_pay
+    queue, to be paid under a new reference. Importing a file again changes nothing."""
     return write(awards.reconcile, json_body(schemas.Reconciliation())["lines"], current_identity())

@@ -3,9 +3,10 @@ approved by a second person, paid once, cancelled or clawed back; the budget led
 
 Every money step appends ledger entries in the same transaction as the award's
 change; balances are derived from the entries alone. A payment is a row per attempt,
-and at most one attempt of an award is not failed (a unique index): however many
-requests race, money moves once. A transfer the bank reports failed keeps its row,
-and the award goes back to approved, to be paid again under a new reference.
+and at most one attempt of an award is neither failed nor returned (a unique index):
+however many requests race, money moves once. A transfer the bank reports failed, or
+sends back after confirming it (退汇, "returned"), keeps its row, and the award goes
+back to approved, to be paid again under a new reference.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import hashlib
 import secrets
 
 from envgrid_contracts.incident import normalise_tracking_code
-from envgrid_contracts.reward import PAYOUT_PAID, REWARD_PAYMENT_FAILED
+from envgrid_contracts.reward import PAYOUT_PAID, REWARD_PAYMENT_FAILED, REWARD_PAYMENT_RETURNED
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -54,15 +55,15 @@ def _load(session: Session, year: int, award_id: str | None = None) -> list[ledg
 def _entry(row) -> ledger.Entry:
     return ledger.Entry(entry_id=row.entry_id, award_id=row.award_id, kind=row.kind, debit=row.debit,
                         credit=row.credit, amount_fen=row.amount_fen, at=row.at, payout_kind=row.payout_kind,
-                        reference=row.reference)
+                        reference=row.reference, value_date=row.value_date, reason=row.reason)
 
 
 def _append(session: Session, entries: list[ledger.Entry], by: str) -> None:
     if entries:
         session.execute(insert(ledger_entries), [
             {"entry_id": e.entry_id, "award_id": e.award_id, "kind": e.kind, "debit": e.debit, "credit": e.credit,
-             "amount_fen": e.amount_fen, "payout_kind": e.payout_kind, "reference": e.reference, "at": e.at,
-             "by": by} for e in entries])
+             "amount_fen": e.amount_fen, "payout_kind": e.payout_kind, "reference": e.reference,
+             "value_date": e.value_date, "reason": e.reason, "at": e.at, "by": by} for e in entries])
 
 
 def _lock_budget(session: Session, year: int) -> None:
@@ -104,6 +105,8 @@ def _new_id(prefix: str) -> str:
 def _event(session: Session, row, state: str, action: str | None = None) -> None:
     if action == "payment_failed":
         event_type = REWARD_PAYMENT_FAILED  # back to approved, but not approved anew
+    elif action == "payment_returned":
+        event_type = REWARD_PAYMENT_RETURNED
     elif row.kind == "subsidy" and state == "paid":
         event_type = PAYOUT_PAID
     else:
@@ -256,6 +259,11 @@ def _step(session: Session, row, action: str, body: dict, who: Identity, now, va
         # Only from reconcile, which has marked the payment failed: the money goes back to payable.
         entries = ledger.fail_payment(_load(session, row.year, award_id), award_id, now, body["reference"])
         values.update(closed_by=None, closed_at=None)
+    elif action == "payment_returned":
+        # Only from reconcile, which has marked the confirmed payment returned: back to payable.
+        entries = ledger.return_payment(_load(session, row.year, award_id), award_id, now, body["reference"],
+                                        value_date=body.get("returned_on"), reason=body.get("reason"))
+        values.update(closed_by=None, closed_at=None)
     elif action in ("cancel", "claw_back", "expire"):
         entries = ledger.entries_for(action, _load(session, row.year, award_id), award_id, now)
         values.update(closed_by=who.subject, closed_at=now, note=body.get("reason"))
@@ -269,11 +277,16 @@ def _step(session: Session, row, action: str, body: dict, who: Identity, now, va
 def _payment(row) -> dict:
     return {"attempt": row.attempt, "channel": row.channel, "reference": row.reference, "amount_fen": row.amount_fen,
             "paid_by": row.paid_by, "paid_at": row.paid_at.isoformat(), "reconciled": row.reconciled,
-            "reconciled_at": row.reconciled_at.isoformat() if row.reconciled_at else None}
+            "outcome": row.reconciled or "pending",
+            "reconciled_at": row.reconciled_at.isoformat() if row.reconciled_at else None,
+            "returned_at": row.returned_at.isoformat() if row.returned_at else None,
+            "returned_on": row.returned_on.isoformat() if row.returned_on else None,
+            "return_reason": row.return_reason}
 
 
 def view(session: Session, row) -> dict:
-    """The award; `payments` is every attempt to pay it, oldest first, and `payment` the latest."""
+    """The award; `payments` is every attempt to pay it, oldest first, and `payment` the latest.
+    An attempt's `outcome` is pending (no bank result yet), confirmed, failed or returned."""
     attempts = [_payment(p) for p in session.execute(select(payments).where(payments.c.award_id == row.award_id)
                                                      .order_by(payments.c.attempt)).all()]
     return {"award_id": row.award_id, "kind": row.kind, "incident_id": row.incident_id, "case_id": row.case_id,
@@ -322,32 +335,53 @@ def reconcile(session: Session, lines: list[dict], who: Identity) -> dict:
 
     "failed" means the money never left: the payment keeps its row, marked failed, and its
     award goes back from paid to approved (payable again in the ledger), to be paid again
-    under a new reference. A line that says what is already recorded changes nothing, so
-    importing a file twice is harmless. A bank result is final: a payment recorded failed
-    cannot be confirmed, nor one recorded confirmed fail; each such line is refused (422)."""
+    under a new reference. "returned" (退汇) is a transfer the bank confirmed and then sent
+    back (a wrong account, a closed card), with the day it came back (`returned_on`) and
+    the bank's `reason` when the file gives them: the same way back to approved, the row
+    marked returned (its confirmation kept). A line that says what is already recorded
+    changes nothing, so importing a file twice is harmless; so does a "confirmed" line for
+    a payment since returned (an old file imported again). A return is recorded once: a
+    returned line giving another date or reason than the one recorded is refused.
+    Otherwise a bank result is final: a failed payment is not confirmed nor returned, a
+    confirmed one does not fail (it is returned), a pending one is not returned (it
+    failed); each such line is refused (422), and then nothing of the file is recorded."""
     problems, changes, seen = [], [], {}
+    now = utcnow()
     for number, line in enumerate(lines, start=2):
-        problem = _reconcile_line(session, line, number, seen, changes, who)
+        problem = _reconcile_line(session, line, number, seen, changes, who, now)
         if problem:
             problems.append({"line": number, "problem": problem})
     if problems:
         raise ApiError(422, f"{len(problems)} problem(s); nothing reconciled", fields={"lines": problems})
-    now = utcnow()
-    for payment, status in changes:
-        session.execute(update(payments).where(payments.c.award_id == payment.award_id,
-                                               payments.c.attempt == payment.attempt)
-                        .values(reconciled=status, reconciled_by=who.subject, reconciled_at=now))
+    for payment, line in changes:
+        status = line["status"]
+        where = update(payments).where(payments.c.award_id == payment.award_id, payments.c.attempt == payment.attempt)
+        if status == "returned":
+            session.execute(where.values(reconciled=status, returned_by=who.subject, returned_at=now,
+                                         returned_on=line.get("returned_on"), return_reason=line.get("reason")))
+            act(session, payment.award_id, "payment_returned",
+                {"reference": payment.reference, "returned_on": line.get("returned_on"),
+                 "reason": line.get("reason")}, who)
+            continue
+        session.execute(where.values(reconciled=status, reconciled_by=who.subject, reconciled_at=now))
         if status == "failed":
             act(session, payment.award_id, "payment_failed", {"reference": payment.reference}, who)
     return {"reconciled": len(lines), "changed": len(changes),
-            "failed": sum(1 for _, status in changes if status == "failed")}
+            "failed": sum(1 for _, line in changes if line["status"] == "failed"),
+            "returned": sum(1 for _, line in changes if line["status"] == "returned")}
 
 
-def _reconcile_line(session: Session, line: dict, number: int, seen: dict, changes: list, who: Identity) -> str | None:
+RECONCILED = ("confirmed", "failed", "returned")
+
+
+def _reconcile_line(session: Session, line: dict, number: int, seen: dict, changes: list, who: Identity,
+                    now) -> str | None:
     """What is wrong with one line (None if nothing); a line that changes something joins `changes`."""
     reference, status = line.get("reference"), line.get("status")
-    if status not in ("confirmed", "failed"):
-        return f"status must be confirmed or failed, not {status!r}"
+    if status not in RECONCILED:
+        return f"status must be confirmed, failed or returned, not {status!r}"
+    if status != "returned" and (line.get("returned_on") is not None or line.get("reason") is not None):
+        return "returned_on and reason belong to a returned line"
     if reference in seen:
         earlier, at = seen[reference]
         return None if earlier == status else f"{reference} is {earlier} on line {at} and {status} here"
@@ -356,19 +390,41 @@ def _reconcile_line(session: Session, line: dict, number: int, seen: dict, chang
     payment = session.execute(select(payments).where(payments.c.reference == reference).with_for_update()).first()
     if payment is None:
         return f"unknown reference {reference!r}"
-    if payment.reconciled == status:
+    if status == "returned" and payment.reconciled == "returned":
+        told = {"returned_on": line.get("returned_on"), "reason": line.get("reason")}
+        recorded = {"returned_on": payment.returned_on, "reason": payment.return_reason}
+        if any(value is not None and value != recorded[key] for key, value in told.items()):
+            return (f"{reference} was recorded returned (on {recorded['returned_on'] or 'an unstated day'}, "
+                    f"reason {recorded['reason'] or 'not given'}) and this line says otherwise: a return is "
+                    f"recorded once; check with the bank")
         return None  # recorded already: nothing to do
-    if payment.reconciled is not None:
-        return (f"{reference} was reconciled {payment.reconciled} earlier and a bank result is final: "
+    if payment.reconciled == status or (payment.reconciled, status) == ("returned", "confirmed"):
+        return None  # recorded already (a returned payment was confirmed first): nothing to do
+    if status == "returned" and payment.reconciled != "confirmed":
+        if payment.reconciled is None:
+            return (f"{reference} is not confirmed yet: a transfer that never went through is failed, "
+                    f"not returned")
+        return f"{reference} was reconciled {payment.reconciled} earlier: only a confirmed transfer is returned"
+    if payment.reconciled is not None and status != "returned":
+        hint = ": a confirmed transfer the bank sends back is returned" if (
+            payment.reconciled, status) == ("confirmed", "failed") else ""
+        return (f"{reference} was reconciled {payment.reconciled} earlier and a bank result is final{hint}; "
                 f"check with the bank before anything is paid or confirmed")
-    if status == "failed":
+    if status in ("failed", "returned"):
         row = _get(session, payment.award_id)
-        try:
-            ledger.fail_payment(_load(session, row.year, row.award_id), row.award_id, utcnow(), reference)
-            domain.transition(row.state, "payment_failed", who.subject)
+        details = {"reference": reference}
+        if status == "returned":
+            problem = domain.check_return(payment.paid_at, line.get("returned_on"), line.get("reason"), now)
+            if problem:
+                return f"{reference}: {problem}"
+            details.update(value_date=line.get("returned_on"), reason=line.get("reason"))
+        try:   # the ledger and the workflow would take the step: else the line says why not
+            ledger.entries_for(f"payment_{status}", _load(session, row.year, row.award_id), row.award_id, now,
+                               **details)
+            domain.transition(row.state, f"payment_{status}", who.subject)
         except (ledger.LedgerError, domain.WorkflowError) as exc:
             return f"{reference}: {exc.message}"
-    changes.append((payment, status))
+    changes.append((payment, line))
     return None
 
 

@@ -282,7 +282,7 @@ def _paid_per_reporter(paid_this_year_fen, joint: int) -> list[int]:
 
 # ---------------------------------------------------------------------------------------------
 # The workflow: proposed → reviewed → approved → paid, with the two-person rule
-# (and paid → approved again when the bank reports the transfer failed)
+# (and paid → approved again when the bank reports the transfer failed, or returns it)
 
 STATES = ("proposed", "reviewed", "approved", "paid", "cancelled", "expired", "clawed_back")
 FINAL_STATES = ("cancelled", "expired", "clawed_back")
@@ -303,6 +303,10 @@ TRANSITIONS = {
     # award is payable again and is paid under a new reference. Still approved by the
     # same two people: nothing about the award changed, only the transfer failed.
     ("paid", "payment_failed"): "approved",
+    # The bank sends back a transfer it had confirmed (退汇: a wrong account, a closed card),
+    # days later: the money came back, and the award is payable again under a new reference,
+    # as after a failure. Only a paid award: a clawed-back one is recovered instead.
+    ("paid", "payment_returned"): "approved",
 }
 ACTIONS = tuple(dict.fromkeys(action for _, action in TRANSITIONS))
 
@@ -381,6 +385,35 @@ def expired(deadline: datetime, now: datetime) -> bool:
     _require_aware(deadline, "deadline")
     _require_aware(now, "now")
     return now > deadline
+
+
+# ---------------------------------------------------------------------------------------------
+# A returned transfer (退汇)
+
+RETURN_REASON_MAX = 200
+
+
+def check_return(paid_at: datetime, returned_on: date | None, reason: str | None, now: datetime) -> str | None:
+    """What is wrong with the bank's account of a returned transfer (None if nothing).
+
+    The return date, when the bank's file gives one, is a day in Asia/Shanghai: not
+    before the day the transfer was made, and not after today. The reason, when given,
+    is 1 to RETURN_REASON_MAX characters of text (the bank's own words, e.g. 账户已销户).
+    """
+    _require_aware(paid_at, "paid_at")
+    _require_aware(now, "now")
+    if returned_on is not None:
+        if not isinstance(returned_on, date) or isinstance(returned_on, datetime):
+            return f"the return date must be a date, not {returned_on!r}"
+        paid_on, today = paid_at.astimezone(SHANGHAI).date(), now.astimezone(SHANGHAI).date()
+        if returned_on < paid_on:
+            return f"returned on {returned_on.isoformat()}, before it was paid on {paid_on.isoformat()}"
+        if returned_on > today:
+            return f"returned on {returned_on.isoformat()}, which is after today ({today.isoformat()})"
+    if reason is not None and (not isinstance(reason, str) or not reason.strip()
+                               or len(reason) > RETURN_REASON_MAX):
+        return f"the return reason is 1 to {RETURN_REASON_MAX} characters of text"
+    return None
 
 
 def _require_aware(moment: datetime, what: str) -> None:

@@ -22,6 +22,10 @@ Entry kinds (debit ← credit)
     award_paid            paid            ← payable            (with the transfer reference)
     award_payment_failed  payable         ← paid               (that transfer failed: its reference
                                                                 and what was paid under it)
+    award_payment_returned payable        ← paid               (a confirmed transfer the bank sent
+                                                                back, 退汇: its reference, what was
+                                                                paid under it, the bank's return date
+                                                                and reason when the file gives them)
     award_cancelled       budget:<year>   ← payable            (what is still unpaid)
     award_expired         budget:<year>   ← payable            (unclaimed in the window)
     award_clawed_back     clawback        ← paid               (the payment reversed)
@@ -45,7 +49,13 @@ Decisions
   award_paid entry stays: the history shows the attempt and its failure. A reference
   fails once, and a failed reference is never paid again. Of joint reporters paid
   share by share, only the failed share's amount returns.
-- A payment of an award already clawed back cannot fail (refused): the claw-back
+- A returned transfer (退汇: the bank confirmed it, then sent it back days later: a
+  wrong account, a closed card) is booked like a failure, as its own kind so the books
+  tell them apart: what was paid under that reference goes back from paid to payable,
+  with the reference, the bank's return date (`value_date`) and reason. A reference is
+  sent back once, failed or returned, and never paid again. Whether the bank had
+  confirmed it is the payment's record, not the ledger's (rewards.awards checks it).
+- A payment of an award already clawed back cannot fail nor be returned (refused): the claw-back
   moved everything paid into clawback, owed by the reporter, and paid → payable would
   leave that receivable standing. The office records the money that never reached
   the reporter as recovered (`recover`, with the failed reference): it returns to the
@@ -64,7 +74,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
@@ -77,6 +87,7 @@ SHAPES = {
     "award_approved": (PAYABLE, "budget"),
     "award_paid": (PAID, PAYABLE),
     "award_payment_failed": (PAYABLE, PAID),
+    "award_payment_returned": (PAYABLE, PAID),
     "award_cancelled": ("budget", PAYABLE),
     "award_expired": ("budget", PAYABLE),
     "award_clawed_back": (CLAWBACK, PAID),
@@ -84,6 +95,7 @@ SHAPES = {
     "clawback_written_off": (WRITTEN_OFF, CLAWBACK),
 }
 KINDS = tuple(SHAPES)
+SENT_BACK = ("award_payment_failed", "award_payment_returned")   # paid → payable, by reference
 PAYOUT_KINDS = ("reward", "subsidy")
 _ACCOUNT = re.compile(r"^(?:(?:budget|appropriation):\d{4}|payable|paid|clawback|written_off)$")
 
@@ -108,7 +120,8 @@ class LedgerError(Exception):
     "nothing_to_recover", "too_much" (more than is there), "no_reference", "budget_exceeded",
     "unknown_payment" (the award was never paid under that reference), "already_failed" (that
     reference failed before: a failure is recorded once, and a failed reference is not paid
-    again), "clawed_back" (a payment of an award already clawed back cannot fail)."""
+    again), "already_returned" (likewise for a reference the bank sent back), "clawed_back"
+    (a payment of an award already clawed back cannot fail nor be returned)."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -136,6 +149,8 @@ class Entry:
     at: datetime
     payout_kind: str = "reward"
     reference: str | None = None    # the transfer reference (bank, WeChat Pay, Alipay), a grant's document
+    value_date: date | None = None  # a returned transfer: the day the bank sent it back, if it says
+    reason: str | None = None       # a returned transfer: the bank's reason, if it gives one
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -156,6 +171,11 @@ class Entry:
             raise ValueError(f"payout kind must be one of {', '.join(PAYOUT_KINDS)}")
         if (self.kind == "budget_granted") != (self.award_id is None):
             raise ValueError("a budget grant has no award; every other entry has one")
+        if (self.value_date is not None or self.reason is not None) and self.kind != "award_payment_returned":
+            raise ValueError("only a returned payment carries the bank's return date and reason")
+        if self.value_date is not None and (not isinstance(self.value_date, date)
+                                            or isinstance(self.value_date, datetime)):
+            raise ValueError(f"a return date is a date, not {self.value_date!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,8 +265,10 @@ def pay(entries: Sequence[Entry], award_id: str, at: datetime, reference: str,
     if not reference or not reference.strip():
         raise LedgerError("no_reference", "a payment needs the transfer reference")
     where = _approved(entries, award_id)
-    if _failed(entries, award_id, reference):
-        raise LedgerError("already_failed", f"{reference} failed before: pay again under a new reference")
+    sent_back = _sent_back(entries, award_id, reference)
+    if sent_back:
+        how = "failed" if sent_back == "award_payment_failed" else "was returned"
+        raise LedgerError(_ALREADY[sent_back], f"{reference} {how} before: pay again under a new reference")
     amount = where.payable_fen if amount_fen is None else amount_fen
     if where.payable_fen == 0:
         raise LedgerError("nothing_payable", f"nothing of {award_id} is payable")
@@ -259,21 +281,42 @@ def fail_payment(entries: Sequence[Entry], award_id: str, at: datetime, referenc
     """The bank reports the transfer `reference` failed: what the award was paid under that
     reference (one share, or all of it) goes back from paid to payable, to be paid again
     under a new reference."""
+    return _send_back(entries, award_id, at, reference, "award_payment_failed")
+
+
+def return_payment(entries: Sequence[Entry], award_id: str, at: datetime, reference: str,
+                   value_date: date | None = None, reason: str | None = None) -> list[Entry]:
+    """The bank sends back the transfer `reference` it had confirmed (退汇), on `value_date`
+    for `reason` when its file says: what the award was paid under that reference (of a
+    joint award, that share only) goes back from paid to payable, to be paid again under a
+    new reference."""
+    return _send_back(entries, award_id, at, reference, "award_payment_returned", value_date, reason)
+
+
+def _send_back(entries: Sequence[Entry], award_id: str, at: datetime, reference: str, kind: str,
+               value_date: date | None = None, reason: str | None = None) -> list[Entry]:
+    what = "a failed" if kind == "award_payment_failed" else "a returned"
     if not reference or not reference.strip():
-        raise LedgerError("no_reference", "a failed payment is known by its transfer reference")
+        raise LedgerError("no_reference", f"{what} payment is known by its transfer reference")
     where = _approved(entries, award_id)
     paid = sum(e.amount_fen for e in entries
                if e.award_id == award_id and e.kind == "award_paid" and e.reference == reference)
     if paid == 0:
         raise LedgerError("unknown_payment", f"{award_id} was never paid under {reference}")
-    if _failed(entries, award_id, reference):
-        raise LedgerError("already_failed", f"{reference} was already recorded as failed")
+    sent_back = _sent_back(entries, award_id, reference)
+    if sent_back:
+        how = "failed" if sent_back == "award_payment_failed" else "returned"
+        raise LedgerError(_ALREADY[sent_back], f"{reference} was already recorded as {how}")
     if any(e.award_id == award_id and e.kind == "award_clawed_back" for e in entries):
         raise LedgerError("clawed_back", f"{award_id} was clawed back: record the money that never reached "
                                          f"the reporter as recovered instead")
     if paid > where.paid_fen:  # only a claw-back takes money out of paid, and that is refused above
         raise LedgerError("too_much", f"{paid} fen to return, {where.paid_fen} fen paid")
-    return [_entry(entries, award_id, "award_payment_failed", PAYABLE, PAID, paid, at, reference)]
+    entry = _entry(entries, award_id, kind, PAYABLE, PAID, paid, at, reference)
+    if value_date is not None or reason is not None:
+        entry = Entry(entry.entry_id, entry.award_id, entry.kind, entry.debit, entry.credit, entry.amount_fen,
+                      entry.at, entry.payout_kind, entry.reference, value_date=value_date, reason=reason)
+    return [entry]
 
 
 def cancel(entries: Sequence[Entry], award_id: str, at: datetime) -> list[Entry]:
@@ -316,14 +359,15 @@ def write_off(entries: Sequence[Entry], award_id: str, at: datetime, amount_fen:
     return [_entry(entries, award_id, "clawback_written_off", WRITTEN_OFF, CLAWBACK, amount, at)]
 
 
-_STEPS = {"approve": approve, "pay": pay, "payment_failed": fail_payment, "cancel": cancel, "expire": expire,
-          "claw_back": claw_back, "recover": recover, "write_off": write_off}
+_STEPS = {"approve": approve, "pay": pay, "payment_failed": fail_payment, "payment_returned": return_payment,
+          "cancel": cancel, "expire": expire, "claw_back": claw_back, "recover": recover, "write_off": write_off}
 
 
 def entries_for(action: str, entries: Sequence[Entry], award_id: str, at: datetime, **details) -> list[Entry]:
     """The entries of a workflow action (domain.transition's names, plus recover and
     write_off): `details` are the step's own arguments (approve: year, amount_fen,
-    payout_kind; pay: reference, amount_fen; payment_failed: reference; recover:
+    payout_kind; pay: reference, amount_fen; payment_failed: reference; payment_returned:
+    reference, value_date, reason; recover:
     amount_fen, reference; write_off: amount_fen). "review" moves no money: []."""
     if action == "review":
         return []
@@ -339,9 +383,13 @@ def _approved(entries: Sequence[Entry], award_id: str) -> Position:
     return where
 
 
-def _failed(entries: Sequence[Entry], award_id: str, reference: str) -> bool:
-    return any(e.award_id == award_id and e.kind == "award_payment_failed" and e.reference == reference
-               for e in entries)
+_ALREADY = {"award_payment_failed": "already_failed", "award_payment_returned": "already_returned"}
+
+
+def _sent_back(entries: Sequence[Entry], award_id: str, reference: str) -> str | None:
+    """The kind of entry that sent `reference` back to payable (failed or returned), if one did."""
+    return next((e.kind for e in entries
+                 if e.award_id == award_id and e.kind in SENT_BACK and e.reference == reference), None)
 
 
 def _release(entries: Sequence[Entry], award_id: str, at: datetime, kind: str) -> list[Entry]:

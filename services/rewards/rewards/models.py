@@ -3,7 +3,7 @@
 No reporter identity is stored here: reports are known by incident id and a
 pseudonymous reporter key; the reward office reads the identity from incidents.
 """
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, Text, or_
+from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text, or_
 
 from servicekit.tables import UtcDateTime
 
@@ -50,10 +50,12 @@ awards = Table(
 Index("ix_awards_state", awards.c.state, awards.c.kind)
 
 # One row per attempt to pay an award. A transfer the bank reports failed keeps its row
-# (reconciled = failed) and the award is paid again under a new reference, as attempt n+1.
+# (reconciled = failed) and the award is paid again under a new reference, as attempt n+1;
+# so does a confirmed transfer the bank sends back later (退汇: reconciled = returned, the
+# confirmation's reconciled_at/by kept, the return in returned_*).
 # What makes money move once, whatever the code above does: at most one attempt of an
-# award is not failed (uq_payments_current), and two payers racing number their attempt
-# alike (the key). The idempotency key makes a retried request a replay.
+# award is neither failed nor returned (uq_payments_current), and two payers racing
+# number their attempt alike (the key). The idempotency key makes a retried request a replay.
 payments = Table(
     "payments", metadata,
     Column("award_id", String(24), primary_key=True),
@@ -64,11 +66,15 @@ payments = Table(
     Column("amount_fen", Integer, nullable=False),
     Column("paid_by", String(100), nullable=False),
     Column("paid_at", UtcDateTime, nullable=False),
-    Column("reconciled", String(10), nullable=True),  # confirmed | failed (from the bank's file)
-    Column("reconciled_by", String(100), nullable=True),
+    Column("reconciled", String(10), nullable=True),  # confirmed | failed | returned (the bank's files)
+    Column("reconciled_by", String(100), nullable=True),  # who recorded it confirmed or failed, and when
     Column("reconciled_at", UtcDateTime, nullable=True),
+    Column("returned_by", String(100), nullable=True),  # who recorded the return, and when
+    Column("returned_at", UtcDateTime, nullable=True),
+    Column("returned_on", Date, nullable=True),  # the bank's return date, if its file gives one
+    Column("return_reason", String(200), nullable=True),  # the bank's reason, if given
 )
-_CURRENT = or_(payments.c.reconciled.is_(None), payments.c.reconciled != "failed")
+_CURRENT = or_(payments.c.reconciled.is_(None), payments.c.reconciled.not_in(("failed", "returned")))
 Index("uq_payments_current", payments.c.award_id, unique=True, postgresql_where=_CURRENT, sqlite_where=_CURRENT)
 
 # Append-only double-entry ledger (rewards.ledger explains the accounts). Entry ids are
@@ -83,6 +89,8 @@ ledger_entries = Table(
     Column("amount_fen", Integer, nullable=False),
     Column("payout_kind", String(10), nullable=False),
     Column("reference", String(100), nullable=True),
+    Column("value_date", Date, nullable=True),  # a returned payment: the bank's return date
+    Column("reason", String(200), nullable=True),  # a returned payment: the bank's reason
     Column("at", UtcDateTime, nullable=False),
     Column("by", String(100), nullable=False),
 )

@@ -24,8 +24,17 @@ class Purpose(Schema):
 
 
 class ReconLine(Schema):
-    reference = fields.String(required=True)
-    status = fields.String(required=True)
+    """One line of the bank's result file. status: confirmed, failed (the transfer never went
+    through) or returned (退汇: confirmed earlier, sent back since); a returned line may say
+    the day it came back and the bank's reason."""
+    reference = fields.String(required=True, metadata={"description": "the transfer reference the payment recorded"})
+    # Checked per line (not OneOf here), so that a refusal names the line.
+    status = fields.String(required=True, metadata={
+        "description": "confirmed | failed (never went through) | returned (退汇: confirmed earlier, sent back)"})
+    returned_on = fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "returned only: the day the bank sent the money back (Asia/Shanghai), if the file says"})
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200), metadata={
+        "description": "returned only: the bank's reason (e.g. 账户已销户), if the file gives one"})
 
 
 class Reconciliation(Schema):

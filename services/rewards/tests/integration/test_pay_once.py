@@ -1,8 +1,5 @@
 """Fifty concurrent pay requests for one award, through gunicorn on PostgreSQL: it is paid once."""
 import hashlib
-import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
@@ -10,8 +7,6 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from servicekit import identity as ident
-from servicekit.config import DEV_IDENTITY_SECRET
 from servicekit.db import Database
 from servicekit.events import new_envelope
 from servicekit.publisher import ConfirmingPublisher, OutgoingMessage
@@ -20,15 +15,10 @@ from servicekit.testing import wait_until
 pytestmark = pytest.mark.integration
 
 
-def office(subject):
-    return ident.sign(ident.Identity(subject, frozenset({"rewards_office"})), DEV_IDENTITY_SECRET)
-
-
-def test_a_verified_report_through_the_broker_is_proposed_approved_and_paid_once(broker, pg_url, processes):
+def test_a_verified_report_through_the_broker_is_proposed_approved_and_paid_once(broker, pg_url, rewards_pg,
+                                                                                 processes, office):
     from rewards.models import awards, ledger_entries, payments
-    env = {**broker.env, "DATABASE_URL": pg_url}
-    exe = os.path.join(os.path.dirname(sys.executable), "envgrid-rewards")
-    subprocess.run([exe, "migrate"], env={**os.environ, **env}, check=True, capture_output=True, timeout=120)
+    env = rewards_pg.env
     processes.worker("rewards", env)
     web = processes.web("rewards", env, workers=2)
     now = datetime.now(timezone.utc).isoformat()

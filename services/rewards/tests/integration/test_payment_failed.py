@@ -2,59 +2,21 @@
 to_pay queue, is paid again once under a new reference however many payers race, the ledger ends
 paid once, and importing the bank's file again changes nothing."""
 import csv
-import hashlib
 import io
-import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
-from servicekit import identity as ident
-from servicekit.config import DEV_IDENTITY_SECRET, load_settings
-from servicekit.db import Database
-from servicekit.events import new_envelope
-
 pytestmark = pytest.mark.integration
 
 
-def office(subject):
-    return ident.sign(ident.Identity(subject, frozenset({"rewards_office"})), DEV_IDENTITY_SECRET)
-
-
-def deliver(settings, db, event_type, data, producer):
-    from rewards.bootstrap import SPEC
-    from servicekit.consumer import Consumer
-    from servicekit.events import registry
-    outcome, _ = Consumer(settings, db, registry, SPEC.handlers).process(
-        new_envelope(event_type, data, producer).to_json().encode(), 1)
-    assert outcome.action == "processed", outcome.error
-
-
 def test_a_failed_transfer_is_paid_again_once_under_a_new_reference_and_reimporting_changes_nothing(
-        broker, pg_url, processes):
+        rewards_pg, office, processes):
     from rewards.models import ledger_entries, payments
-    env = {**broker.env, "DATABASE_URL": pg_url}
-    exe = os.path.join(os.path.dirname(sys.executable), "envgrid-rewards")
-    subprocess.run([exe, "migrate"], env={**os.environ, **env}, check=True, capture_output=True, timeout=120)
-    db = Database(pg_url)
-    settings = load_settings("rewards", {**os.environ, **env})
-    now = datetime.now(timezone.utc).isoformat()
-    deliver(settings, db, "incident.reported", {
-        "incident_id": "R-FAIL-1", "channel": "public_hotline", "category": "water_pollution",
-        "description": "暗管排污", "severity": "high", "major": False, "observed_at": now, "reported_at": now,
-        "location": {"lon": 112.85, "lat": 35.45, "datum_received": "wgs84", "address": None,
-                     "outside_district": False}, "grid_hint": None, "reporter_named": True,
-        "reporter_key": "pseudonym-f", "tracking_key": hashlib.sha256(b"FFFF-0000-0001").hexdigest(),
-        "reported_by": "op-1", "handled_on_spot": False, "duplicate_of": None, "evidence": [], "city": None},
-        "incidents")
-    deliver(settings, db, "case.closed", {"case_id": "C-FAIL-1", "incident_ids": ["R-FAIL-1"], "state": "closed",
-                                          "grid_code": "140502001", "at": now, "verified_true": True,
-                                          "first_incident": "R-FAIL-1", "outcome": "fined"}, "dispatch")
+    env, db = rewards_pg.env, rewards_pg.db
+    rewards_pg.verified_report("R-FAIL-1", "FFFF-0000-0001", "pseudonym-f")
     web = processes.web("rewards", env, workers=2)
     base = f"http://127.0.0.1:{web.port}/api/v1/rewards"
     head = office("head")
@@ -72,7 +34,7 @@ def test_a_failed_transfer_is_paid_again_once_under_a_new_reference_and_reimport
     failed = requests.post(f"{base}/reconciliation", headers=head,
                            json={"lines": [{"reference": "BANK-F-0001", "status": "failed"}]})
     assert failed.status_code == 200, failed.text
-    assert failed.json() == {"reconciled": 1, "changed": 1, "failed": 1}
+    assert failed.json() == {"reconciled": 1, "changed": 1, "failed": 1, "returned": 0}
     assert [a["award_id"] for a in requests.get(f"{base}/queue/to_pay", headers=head).json()["items"]] == [award_id]
     batch = list(csv.reader(io.StringIO(requests.get(f"{base}/batches/payable", headers=head,
                                                      params={"format": "csv"}).content.decode("utf-8-sig"))))
@@ -100,9 +62,9 @@ def test_a_failed_transfer_is_paid_again_once_under_a_new_reference_and_reimport
     bank_file = {"lines": [{"reference": "BANK-F-0001", "status": "failed"},
                            {"reference": new_reference, "status": "confirmed"}]}
     first = requests.post(f"{base}/reconciliation", headers=head, json=bank_file)
-    assert first.status_code == 200 and first.json() == {"reconciled": 2, "changed": 1, "failed": 0}
+    assert first.status_code == 200 and first.json() == {"reconciled": 2, "changed": 1, "failed": 0, "returned": 0}
     second = requests.post(f"{base}/reconciliation", headers=head, json=bank_file)
-    assert second.status_code == 200 and second.json() == {"reconciled": 2, "changed": 0, "failed": 0}
+    assert second.status_code == 200 and second.json() == {"reconciled": 2, "changed": 0, "failed": 0, "returned": 0}
     contradicting = requests.post(f"{base}/reconciliation", headers=head,
                                   json={"lines": [{"reference": "BANK-F-0001", "status": "confirmed"}]})
     assert contradicting.status_code == 422
@@ -118,4 +80,3 @@ def test_a_failed_transfer_is_paid_again_once_under_a_new_reference_and_reimport
     assert (books["balances"]["paid"], books["balances"]["payable"]) == (amount, 0)
     assert books["available_fen"] == 10_000_000 - amount
     assert requests.get(f"{base}/queue/to_pay", headers=head).json()["items"] == []
-    db.dispose()

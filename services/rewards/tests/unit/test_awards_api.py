@@ -1,6 +1,7 @@
 """Awards through their workflow: proposed from a verified report, reviewed, approved by another
 person within the budget, paid once, clawed back with a reversing entry."""
 import json
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -190,7 +191,8 @@ def test_a_failed_transfer_puts_the_award_back_to_pay_and_it_is_paid_again_under
     award_id, year, head = _paid(client, as_role, verified_report, reference="BANK-0101")
     failed = client.post(f"{API}/reconciliation", headers=head,
                          json={"lines": [{"reference": "BANK-0101", "status": "failed"}]})
-    assert failed.status_code == 200 and failed.get_json() == {"reconciled": 1, "changed": 1, "failed": 1}
+    assert failed.status_code == 200 and failed.get_json() == \
+        {"reconciled": 1, "changed": 1, "failed": 1, "returned": 0}
     award = award_of_any(client, head, award_id)
     assert award["state"] == "approved"
     assert [(p["attempt"], p["reference"], p["reconciled"]) for p in award["payments"]] == [(1, "BANK-0101", "failed")]
@@ -219,11 +221,13 @@ def test_a_failed_transfer_puts_the_award_back_to_pay_and_it_is_paid_again_under
     bank_file = {"lines": [{"reference": "BANK-0101", "status": "failed"},
                            {"reference": "BANK-0102", "status": "confirmed"}]}
     first = client.post(f"{API}/reconciliation", headers=head, json=bank_file)
-    assert first.status_code == 200 and first.get_json() == {"reconciled": 2, "changed": 1, "failed": 0}
+    assert first.status_code == 200 and first.get_json() == \
+        {"reconciled": 2, "changed": 1, "failed": 0, "returned": 0}
     kinds = _kinds(db, award_id)
     assert kinds == ["award_approved", "award_paid", "award_payment_failed", "award_paid"]
     second = client.post(f"{API}/reconciliation", headers=head, json=bank_file)
-    assert second.status_code == 200 and second.get_json() == {"reconciled": 2, "changed": 0, "failed": 0}
+    assert second.status_code == 200 and second.get_json() == \
+        {"reconciled": 2, "changed": 0, "failed": 0, "returned": 0}
     assert _kinds(db, award_id) == kinds
     award = award_of_any(client, head, award_id)
     assert award["state"] == "paid" and [p["reconciled"] for p in award["payments"]] == ["failed", "confirmed"]
@@ -270,3 +274,133 @@ def test_a_payment_of_a_clawed_back_award_cannot_fail_and_the_line_says_why(clie
     (problem,) = refused.get_json()["error"]["fields"]["lines"]
     assert problem["line"] == 2 and "clawed back" in problem["problem"]
     assert _kinds(db, award_id) == ["award_approved", "award_paid", "award_clawed_back"]
+
+
+# --- a confirmed transfer the bank returns later (退汇) ------------------------------------------
+
+def _confirmed(client, as_role, verified_report, incident_id="R1", reference="BANK-0501"):
+    award_id, year, head = _paid(client, as_role, verified_report, incident_id, reference=reference)
+    confirmed = client.post(f"{API}/reconciliation", headers=head,
+                            json={"lines": [{"reference": reference, "status": "confirmed"}]})
+    assert confirmed.status_code == 200, confirmed.get_json()
+    return award_id, year, head
+
+
+def _today():
+    from rewards.domain import SHANGHAI
+    return datetime.now(SHANGHAI).date()
+
+
+def test_a_returned_transfer_puts_the_award_back_to_pay_and_it_is_paid_again_under_a_new_reference(
+        client, verified_report, as_role, db):
+    from rewards.models import ledger_entries
+    award_id, year, head = _confirmed(client, as_role, verified_report, reference="BANK-0501")
+    returned_on = _today().isoformat()
+    bank_file = {"lines": [{"reference": "BANK-0501", "status": "returned", "returned_on": returned_on,
+                            "reason": "收款账户已销户"}]}
+    returned = client.post(f"{API}/reconciliation", headers=head, json=bank_file)
+    assert returned.status_code == 200, returned.get_json()
+    assert returned.get_json() == {"reconciled": 1, "changed": 1, "failed": 0, "returned": 1}
+    award = award_of_any(client, head, award_id)
+    assert award["state"] == "approved"
+    (attempt,) = award["payments"]
+    assert (attempt["reference"], attempt["outcome"], attempt["reconciled"], attempt["returned_on"],
+            attempt["return_reason"]) == ("BANK-0501", "returned", "returned", returned_on, "收款账户已销户")
+    assert attempt["reconciled_at"] and attempt["returned_at"]   # the confirmation is kept beside the return
+    assert [a["award_id"] for a in client.get(f"{API}/queue/to_pay", headers=head).get_json()["items"]] == [award_id]
+    assert award_id in client.get(f"{API}/batches/payable?format=csv", headers=head).get_data(as_text=True)
+    books = client.get(f"{API}/budgets/{year}", headers=head).get_json()
+    assert books["balances"]["paid"] == 0 and books["balances"]["payable"] == 100000
+    assert books["available_fen"] == 1_000_000 - 100000
+    with db.transaction() as session:
+        entry = session.execute(select(ledger_entries).where(
+            ledger_entries.c.kind == "award_payment_returned")).one()
+        events = [json.loads(p) for p in session.execute(select(outbox.c.payload).where(
+            outbox.c.event_type == "reward.payment_returned")).scalars().all()]
+    assert (entry.award_id, entry.debit, entry.credit, entry.amount_fen, entry.reference, entry.value_date,
+            entry.reason) == (award_id, "payable", "paid", 100000, "BANK-0501", _today(), "收款账户已销户")
+    assert len(events) == 1 and events[0]["data"]["award_id"] == award_id and events[0]["data"]["state"] == "approved"
+    assert all(secret not in json.dumps(events) for secret in ("pseudonym-1", "BANK-0501", "销户"))
+
+    # Imported again, the return file changes nothing; neither does the old confirmation file.
+    for again in (bank_file, {"lines": [{"reference": "BANK-0501", "status": "confirmed"}]}):
+        answer = client.post(f"{API}/reconciliation", headers=head, json=again)
+        assert answer.status_code == 200 and answer.get_json()["changed"] == 0, answer.get_json()
+    assert _kinds(db, award_id) == ["award_approved", "award_paid", "award_payment_returned"]
+
+    reused = client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "again-1"},
+                         json={"channel": "bank", "reference": "BANK-0501"})
+    assert reused.status_code == 409 and reused.get_json()["error"]["code"] == "reference_used"
+    again = client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "again-2"},
+                        json={"channel": "bank", "reference": "BANK-0502"})
+    assert again.status_code == 200 and again.get_json()["state"] == "paid"
+    assert [(p["attempt"], p["reference"], p["outcome"]) for p in again.get_json()["payments"]] == [
+        (1, "BANK-0501", "returned"), (2, "BANK-0502", "pending")]
+    later = client.post(f"{API}/reconciliation", headers=head, json={"lines": [
+        *bank_file["lines"], {"reference": "BANK-0502", "status": "confirmed"}]})
+    assert later.status_code == 200 and later.get_json() == {"reconciled": 2, "changed": 1, "failed": 0, "returned": 0}
+    assert _kinds(db, award_id) == ["award_approved", "award_paid", "award_payment_returned", "award_paid"]
+    books = client.get(f"{API}/budgets/{year}", headers=head).get_json()
+    assert books["balances"]["paid"] == 100000 and books["balances"]["payable"] == 0
+    assert sum(books["balances"].values()) == 0 and books["available_fen"] == 1_000_000 - 100000
+
+
+def test_a_return_is_refused_per_line_and_then_nothing_of_the_file_is_recorded(client, verified_report, as_role,
+                                                                               db):
+    confirmed_id, _, head = _confirmed(client, as_role, verified_report, "R1", reference="BANK-0601")
+    pending_id, _, _ = _paid(client, as_role, verified_report, "R2", reference="BANK-0602")
+    failed_id, _, _ = _paid(client, as_role, verified_report, "R3", reference="BANK-0603")
+    clawed_id, _, _ = _confirmed(client, as_role, verified_report, "R4", reference="BANK-0604")
+    assert client.post(f"{API}/reconciliation", headers=head, json={
+        "lines": [{"reference": "BANK-0603", "status": "failed"}]}).status_code == 200
+    assert client.post(f"{API}/awards/{clawed_id}/claw_back", headers=head, json={"reason": "不实"}).status_code == 200
+    tomorrow = (_today() + timedelta(days=1)).isoformat()
+    refused = client.post(f"{API}/reconciliation", headers=head, json={"lines": [
+        {"reference": "BANK-0601", "status": "returned", "reason": "户名不符"},      # 2: would do, but not alone
+        {"reference": "BANK-0602", "status": "returned"},                           # 3: pending: it failed
+        {"reference": "BANK-0603", "status": "returned"},                           # 4: failed already
+        {"reference": "BANK-0604", "status": "returned"},                           # 5: clawed back
+        {"reference": "BANK-9999", "status": "returned"},                           # 6: unknown
+        {"reference": "BANK-0601", "status": "failed"},                             # 7: returned on line 2
+        {"reference": "BANK-0602", "status": "confirmed", "reason": "x"},           # 8: a reason on a confirmation
+    ]})
+    assert refused.status_code == 422
+    problems = {p["line"]: p["problem"] for p in refused.get_json()["error"]["fields"]["lines"]}
+    assert sorted(problems) == [3, 4, 5, 6, 7, 8]
+    assert "failed, not returned" in problems[3] and "failed earlier" in problems[4]
+    assert "clawed back" in problems[5] and "unknown reference" in problems[6]
+    assert "returned here" not in problems[7] and "returned on line 2" in problems[7]
+    assert "belong to a returned line" in problems[8]
+    future = client.post(f"{API}/reconciliation", headers=head, json={"lines": [
+        {"reference": "BANK-0601", "status": "returned", "returned_on": tomorrow}]})
+    assert future.status_code == 422 and "after today" in future.get_json()["error"]["fields"]["lines"][0]["problem"]
+    late_failure = client.post(f"{API}/reconciliation", headers=head, json={"lines": [
+        {"reference": "BANK-0601", "status": "failed"}]})
+    assert late_failure.status_code == 422
+    assert "is returned" in late_failure.get_json()["error"]["fields"]["lines"][0]["problem"]
+
+    assert award_of_any(client, head, confirmed_id)["state"] == "paid"
+    assert award_of_any(client, head, confirmed_id)["payment"]["outcome"] == "confirmed"
+    assert award_of_any(client, head, pending_id)["payment"]["outcome"] == "pending"
+    assert _kinds(db, confirmed_id) == ["award_approved", "award_paid"]
+    assert _kinds(db, clawed_id) == ["award_approved", "award_paid", "award_clawed_back"]
+    with db.transaction() as session:
+        assert session.execute(select(outbox.c.event_type).where(
+            outbox.c.event_type == "reward.payment_returned")).all() == []
+
+
+def test_a_returned_payment_is_not_failed_and_its_return_is_recorded_once(client, verified_report, as_role, db):
+    award_id, _, head = _confirmed(client, as_role, verified_report, reference="BANK-0701")
+    assert client.post(f"{API}/reconciliation", headers=head, json={
+        "lines": [{"reference": "BANK-0701", "status": "returned"}]}).status_code == 200
+    failed = client.post(f"{API}/reconciliation", headers=head, json={
+        "lines": [{"reference": "BANK-0701", "status": "failed"}]})
+    assert failed.status_code == 422
+    assert "returned earlier" in failed.get_json()["error"]["fields"]["lines"][0]["problem"]
+    assert client.post(f"{API}/reconciliation", headers=head, json={
+        "lines": [{"reference": "BANK-0701", "status": "returned"}]}).get_json()["changed"] == 0
+    other = client.post(f"{API}/reconciliation", headers=head, json={
+        "lines": [{"reference": "BANK-0701", "status": "returned", "reason": "又一次"}]})
+    assert other.status_code == 422 and "recorded once" in other.get_json()["error"]["fields"]["lines"][0]["problem"]
+    assert _kinds(db, award_id) == ["award_approved", "award_paid", "award_payment_returned"]
+    assert award_of_any(client, head, award_id)["payment"]["return_reason"] is None   # the first account stands

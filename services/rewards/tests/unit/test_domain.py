@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rewards.domain import (DEFAULT_TIERS, OUTCOMES, SHANGHAI, STATES, TRANSITIONS, Proposal, Refusal, TierRow,
-                            TierTable, WorkflowError, amount_for, claim_deadline, expired, propose, split,
-                            transition, yuan)
+                            TierTable, WorkflowError, amount_for, check_return, claim_deadline, expired, propose,
+                            split, transition, yuan)
 
 TIERS = TierTable.from_dict({
     "version": 7, "cap_per_report_fen": 3000_00, "cap_per_reporter_year_fen": 5000_00,
@@ -262,10 +262,38 @@ def test_a_failed_transfer_makes_a_paid_award_approved_and_payable_again():
 
 
 @pytest.mark.parametrize("state", ["proposed", "reviewed", "approved", "cancelled", "expired", "clawed_back"])
-def test_only_a_paid_award_has_a_payment_that_can_fail(state):
+@pytest.mark.parametrize("action", ["payment_failed", "payment_returned"])
+def test_only_a_paid_award_has_a_payment_that_can_fail_or_be_returned(state, action):
     with pytest.raises(WorkflowError) as error:
-        transition(state, "payment_failed", "reward.office")
+        transition(state, action, "reward.office")
     assert error.value.code == "illegal"
+
+
+def test_a_returned_transfer_makes_a_paid_award_approved_and_payable_again():
+    state = transition("paid", "payment_returned", "system:reconciliation")
+    assert state == "approved"
+    assert transition(state, "pay", "reward.office") == "paid"
+
+
+# --- a returned transfer (退汇): what the bank's file may say ------------------------------------
+
+PAID_AT = datetime(2026, 11, 20, 17, 0, tzinfo=timezone.utc)   # 21 November, 01:00 in Shanghai
+NOW = datetime(2026, 11, 28, 17, 0, tzinfo=timezone.utc)       # 29 November, 01:00 in Shanghai
+
+
+@pytest.mark.parametrize("returned_on, reason", [
+    (None, None), (date(2026, 11, 21), None), (date(2026, 11, 29), "账户已销户"), (None, "户名与账号不符")])
+def test_a_return_may_say_when_it_came_back_and_why(returned_on, reason):
+    assert check_return(PAID_AT, returned_on, reason, NOW) is None
+
+
+@pytest.mark.parametrize("returned_on, reason, problem", [
+    (date(2026, 11, 20), None, "before it was paid on 2026-11-21"),   # the Shanghai day of the payment
+    (date(2026, 11, 30), None, "after today (2026-11-29)"),
+    (datetime(2026, 11, 25, 0, 0, tzinfo=timezone.utc), None, "must be a date"),
+    (None, " ", "1 to 200 characters"), (None, "退" * 201, "1 to 200 characters")])
+def test_a_return_is_not_before_the_payment_nor_in_the_future(returned_on, reason, problem):
+    assert problem in check_return(PAID_AT, returned_on, reason, NOW)
 
 
 def test_the_reviewer_cannot_approve_their_own_review():
@@ -303,8 +331,8 @@ def test_unknown_states_actions_and_a_missing_actor_are_programming_errors():
             transition(*args)
 
 
-@given(st.lists(st.tuples(st.sampled_from(["review", "approve", "pay", "payment_failed", "cancel", "expire",
-                                            "claw_back"]),
+@given(st.lists(st.tuples(st.sampled_from(["review", "approve", "pay", "payment_failed", "payment_returned",
+                                            "cancel", "expire", "claw_back"]),
                           st.sampled_from(["li.wei", "zhang.min", "wang.fang"])), max_size=12))
 def test_no_sequence_of_actions_pays_an_award_without_two_people_signing(steps):
     state, reviewed_by, approved_by = "proposed", None, None

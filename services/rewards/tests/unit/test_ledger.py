@@ -1,5 +1,5 @@
 """The ledger: double entry in integer fen, a budget that cannot be overdrawn, reversals never edits."""
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from hypothesis import settings
@@ -9,7 +9,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from rewards import ledger
 from rewards.ledger import (BudgetExceeded, Entry, LedgerError, Position, approve, available, balances,
                             budget_year, cancel, check_budget, claw_back, entries_for, expire, fail_payment, grant,
-                            granted, pay, position, recover, write_off)
+                            granted, pay, position, recover, return_payment, write_off)
 
 AT = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
 
@@ -236,6 +236,83 @@ def test_a_failed_share_returns_only_that_shares_amount():
     assert (position(history, "A1").paid_fen, position(history, "A1").payable_fen) == (1000_01, 0)
 
 
+# --- returned transfers (退汇) --------------------------------------------------------------------
+
+def test_a_returned_transfer_goes_back_from_paid_to_payable_with_the_banks_date_and_reason():
+    history = paid(reference="BANK-1")
+    (entry,) = return_payment(history, "A1", AT, reference="BANK-1", value_date=date(2026, 11, 25),
+                              reason="账户已销户")
+    assert (entry.entry_id, entry.kind, entry.debit, entry.credit, entry.amount_fen, entry.reference,
+            entry.value_date, entry.reason) == ("A1:award_payment_returned:1", "award_payment_returned", "payable",
+                                                "paid", 1000_00, "BANK-1", date(2026, 11, 25), "账户已销户")
+    history = then(history, [entry])
+    assert position(history, "A1") == Position(2026, 1000_00, 1000_00, 0, 0, 0, 0)
+    assert available(history, 2026) == 9000_00   # still owed to the reporter: committed
+    (bare,) = return_payment(paid(reference="BANK-1"), "A1", AT, reference="BANK-1")
+    assert (bare.value_date, bare.reason) == (None, None)   # the file need not say when or why
+
+
+def test_returned_and_paid_again_is_paid_once_and_the_books_balance():
+    history = paid(reference="BANK-1")
+    history = then(history, return_payment(history, "A1", AT, reference="BANK-1"))
+    history = then(history, pay(history, "A1", AT, reference="BANK-2"))
+    assert [(e.kind, e.reference) for e in history if e.award_id == "A1"] == [
+        ("award_approved", None), ("award_paid", "BANK-1"), ("award_payment_returned", "BANK-1"),
+        ("award_paid", "BANK-2")]
+    assert (position(history, "A1").paid_fen, position(history, "A1").payable_fen) == (1000_00, 0)
+    assert sum(balances(history).values()) == 0 and balances(history)["paid"] == 1000_00
+    assert available(history, 2026) == 9000_00
+
+
+def test_a_reference_is_sent_back_once_failed_or_returned_and_never_paid_again():
+    returned = paid(reference="BANK-1")
+    returned = then(returned, return_payment(returned, "A1", AT, reference="BANK-1"))
+    for step in (return_payment, fail_payment, pay):
+        with pytest.raises(LedgerError) as error:
+            step(returned, "A1", AT, reference="BANK-1")
+        assert error.value.code == "already_returned"
+    failed = paid(reference="BANK-1")
+    failed = then(failed, fail_payment(failed, "A1", AT, reference="BANK-1"))
+    with pytest.raises(LedgerError) as error:
+        return_payment(failed, "A1", AT, reference="BANK-1")
+    assert error.value.code == "already_failed"
+    with pytest.raises(LedgerError) as error:
+        return_payment(paid(reference="BANK-1"), "A1", AT, reference="BANK-9")
+    assert error.value.code == "unknown_payment"
+
+
+def test_a_returned_share_of_a_joint_award_returns_only_that_share():
+    history = approved(1000_01)
+    history = then(history, pay(history, "A1", AT, reference="BANK-1", amount_fen=500_01))
+    history = then(history, pay(history, "A1", AT, reference="BANK-2", amount_fen=500_00))
+    (entry,) = return_payment(history, "A1", AT, reference="BANK-1", reason="户名不符")
+    assert entry.amount_fen == 500_01
+    history = then(history, [entry])
+    assert (position(history, "A1").paid_fen, position(history, "A1").payable_fen) == (500_00, 500_01)
+    history = then(history, pay(history, "A1", AT, reference="BANK-3"))
+    assert [e.amount_fen for e in history[-1:]] == [500_01]
+    assert (position(history, "A1").paid_fen, position(history, "A1").payable_fen) == (1000_01, 0)
+
+
+def test_a_payment_of_a_clawed_back_award_is_not_returned():
+    history = paid(reference="BANK-1")
+    history = then(history, claw_back(history, "A1", AT))
+    with pytest.raises(LedgerError) as error:
+        return_payment(history, "A1", AT, reference="BANK-1")
+    assert error.value.code == "clawed_back"
+
+
+def test_only_a_returned_payment_carries_a_return_date_and_reason():
+    fields = dict(entry_id="A1:award_paid:1", award_id="A1", kind="award_paid", debit="paid", credit="payable",
+                  amount_fen=100, at=AT)
+    for extra in ({"value_date": date(2026, 11, 25)}, {"reason": "账户已销户"}):
+        with pytest.raises(ValueError):
+            Entry(**fields, **extra)
+    with pytest.raises(ValueError):
+        Entry(**{**fields, "entry_id": "A1:award_payment_returned:1", "kind": "award_payment_returned",
+                 "debit": "payable", "credit": "paid"}, value_date=AT)   # a date, not a moment
+
+
 def test_a_payment_cannot_fail_once_the_award_was_clawed_back_and_is_recovered_instead():
     history = paid(reference="BANK-1")
     history = then(history, claw_back(history, "A1", AT))
@@ -323,10 +400,14 @@ def test_entries_for_follows_the_workflow_actions():
     history = then(history, entries_for("pay", history, "A1", AT, reference="UNIONPAY-77"))
     history = then(history, entries_for("payment_failed", history, "A1", AT, reference="UNIONPAY-77"))
     history = then(history, entries_for("pay", history, "A1", AT, reference="UNIONPAY-78"))
+    history = then(history, entries_for("payment_returned", history, "A1", AT, reference="UNIONPAY-78",
+                                        value_date=date(2026, 11, 24), reason="卡已注销"))
+    history = then(history, entries_for("pay", history, "A1", AT, reference="UNIONPAY-79"))
     history = then(history, entries_for("claw_back", history, "A1", AT))
     history = then(history, entries_for("recover", history, "A1", AT))
     assert [e.kind for e in history] == ["budget_granted", "award_approved", "award_paid", "award_payment_failed",
-                                         "award_paid", "award_clawed_back", "clawback_recovered"]
+                                         "award_paid", "award_payment_returned", "award_paid", "award_clawed_back",
+                                         "clawback_recovered"]
     assert available(history, 2026) == 10_000_00
     with pytest.raises(ValueError):
         entries_for("approve_all", history, "A1", AT)
@@ -402,7 +483,8 @@ class LedgerMachine(RuleBasedStateMachine):
             assert isinstance(self.refused(approve, award_id, year, amount, AT), BudgetExceeded)
             return
         self.awards[award_id] = {"year": year, "approved": amount, "partial": False, "clawed": False,
-                                 "transfers": {}, "failed": set(), **dict.fromkeys(PLACES, 0), "payable": amount}
+                                 "transfers": {}, "failed": set(), "bounced": set(),
+                                 **dict.fromkeys(PLACES, 0), "payable": amount}
         self.append(approve(self.history, award_id, year, amount, AT))
 
     @precondition(lambda self: self.with_money_in("payable"))
@@ -421,18 +503,20 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def can_fail(self):
         return sorted((i, r) for i, a in self.awards.items() if not a["clawed"]
-                      for r in a["transfers"] if r not in a["failed"])
+                      for r in a["transfers"] if r not in a["failed"] | a["bounced"])
 
     @precondition(lambda self: self.can_fail())
-    @rule(data=st.data())
-    def fail(self, data):
+    @rule(data=st.data(), returned=st.booleans())
+    def fail(self, data, returned):
+        # A transfer that failed, or one the bank returned later (退汇): the books move alike.
         award_id, reference = data.draw(st.sampled_from(self.can_fail()))
         award = self.awards[award_id]
         amount = award["transfers"][reference]
         award["partial"] |= award["payable"] > 0 or amount < award["paid"]
         self.move(award, "paid", "payable", amount)
-        award["failed"].add(reference)
-        self.append(fail_payment(self.history, award_id, AT, reference=reference))
+        award["bounced" if returned else "failed"].add(reference)
+        step = return_payment if returned else fail_payment
+        self.append(step(self.history, award_id, AT, reference=reference))
 
     @precondition(lambda self: self.awards)
     @rule(data=st.data(), step=st.sampled_from([cancel, expire]))
@@ -481,12 +565,15 @@ class LedgerMachine(RuleBasedStateMachine):
         assert self.refused(approve, award_id, award["year"], 1, AT).code == "already_approved"
         self.refused(pay, award_id, AT, reference="BANK", amount_fen=award["payable"] + 1)
         assert self.refused(fail_payment, award_id, AT, reference="BANK-NEVER").code == "unknown_payment"
-        for reference in award["failed"]:
-            assert self.refused(fail_payment, award_id, AT, reference=reference).code == "already_failed"
-            assert self.refused(pay, award_id, AT, reference=reference).code == "already_failed"
+        assert self.refused(return_payment, award_id, AT, reference="BANK-NEVER").code == "unknown_payment"
+        for references, code in ((award["failed"], "already_failed"), (award["bounced"], "already_returned")):
+            for reference in references:
+                for step in (fail_payment, return_payment, pay):
+                    assert self.refused(step, award_id, AT, reference=reference).code == code
         if award["clawed"]:
-            for reference in set(award["transfers"]) - award["failed"]:
+            for reference in set(award["transfers"]) - award["failed"] - award["bounced"]:
                 assert self.refused(fail_payment, award_id, AT, reference=reference).code == "clawed_back"
+                assert self.refused(return_payment, award_id, AT, reference=reference).code == "clawed_back"
         if not award["paid"]:
             assert self.refused(claw_back, award_id, AT).code == "not_paid"
         self.refused(recover, award_id, AT, amount_fen=award["clawback"] + 1)
