@@ -137,3 +137,14 @@ def test_a_notify_of_a_savepoint_covers_the_savepoints_inside_it_only(pg_db, not
         add(session, "after it ended: sent again, to be safe")
     assert len(notifies) == 2
     assert listener() == [NOTIFY_CHANNEL]
+
+
+def test_events_gathered_in_one_block_send_one_insert_and_one_notify(pg_db, notifies, listener):
+    with pg_db.transaction() as session:
+        with BOX.gathered(session):
+            add(session, "j1")
+            add(session, "j2")
+            assert notifies == []  # nothing written before the block ends
+    assert len(notifies) == 1
+    assert listener() == [NOTIFY_CHANNEL]
+    assert len(events(pg_db)) == 2

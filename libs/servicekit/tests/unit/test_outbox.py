@@ -166,3 +166,82 @@ def test_relay_remembers_how_many_events_its_last_batch_carried(sample_settings,
     relay._wait_for_work = wait
     relay.run(stop)
     assert seen == [3] and unsent(db) == []
+
+
+# -- Outbox.gathered: several events, one INSERT ------------------------------------------------
+@pytest.fixture
+def inserts(db):
+    """The INSERT INTO outbox statements sent, each with the number of rows it carried."""
+    from sqlalchemy import event
+    sent = []
+
+    def count(_conn, _cursor, statement, parameters, _context, executemany):
+        if statement.startswith("INSERT INTO outbox"):
+            sent.append(len(parameters) if executemany else 1)
+    event.listen(db.engine, "before_cursor_execute", count)
+    yield sent
+    event.remove(db.engine, "before_cursor_execute", count)
+
+
+def jobs(db):
+    with db.transaction() as session:
+        return [Envelope.from_json(p).data["job_id"] for p in
+                session.execute(select(outbox.c.payload).order_by(outbox.c.id)).scalars()]
+
+
+def test_events_gathered_in_a_block_are_written_at_its_end_in_one_insert_in_order(db, inserts):
+    box = Outbox("sample", registry)
+    with db.transaction() as session:
+        with box.gathered(session):
+            ids = [box.add(session, "sample.work", {"job_id": "j1", "sleep_ms": 0}),
+                   *box.add_many(session, [("sample.work", {"job_id": "j2", "sleep_ms": 0}),
+                                           ("sample.work", {"job_id": "j3", "sleep_ms": 0})])]
+            assert inserts == []  # held back until the block ends
+        assert inserts == [3]
+        box.add(session, "sample.work", {"job_id": "j4", "sleep_ms": 0})  # after the block: at once
+        assert inserts == [3, 1]
+    assert jobs(db) == ["j1", "j2", "j3", "j4"]
+    assert [row.event_id for row in unsent(db)][:3] == ids
+
+
+def test_a_block_inside_a_block_joins_it(db, inserts):
+    box = Outbox("sample", registry)
+    with db.transaction() as session:
+        with box.gathered(session):
+            box.add(session, "sample.work", {"job_id": "j1", "sleep_ms": 0})
+            with box.gathered(session):
+                box.add(session, "sample.work", {"job_id": "j2", "sleep_ms": 0})
+            assert inserts == []
+    assert inserts == [2] and jobs(db) == ["j1", "j2"]
+
+
+def test_a_block_ended_by_an_error_still_writes_what_was_added(db):
+    box = Outbox("sample", registry)
+    with db.transaction() as session:
+        with pytest.raises(ValueError):
+            with box.gathered(session):
+                box.add(session, "sample.work", {"job_id": "j1", "sleep_ms": 0})
+                raise ValueError("the use case refused the rest")
+        # the caller handled it and commits what was done, events included, as without the block
+    assert jobs(db) == ["j1"]
+
+
+def test_an_event_added_in_a_savepoint_begun_inside_the_block_is_refused(db):
+    box = Outbox("sample", registry)
+    with pytest.raises(RuntimeError, match="savepoint"):
+        with db.transaction() as session:
+            with box.gathered(session):
+                box.add(session, "sample.work", {"job_id": "j1", "sleep_ms": 0})
+                with session.begin_nested():
+                    box.add(session, "sample.work", {"job_id": "j2", "sleep_ms": 0})
+    assert jobs(db) == []
+
+
+def test_a_block_inside_a_savepoint_gathers_as_usual(db, inserts):
+    box = Outbox("sample", registry)
+    with db.transaction() as session:
+        with session.begin_nested():
+            with box.gathered(session):
+                box.add(session, "sample.work", {"job_id": "j1", "sleep_ms": 0})
+                box.add(session, "sample.work", {"job_id": "j2", "sleep_ms": 0})
+    assert inserts == [2] and jobs(db) == ["j1", "j2"]
