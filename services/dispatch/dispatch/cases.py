@@ -5,6 +5,7 @@ hash-chained history, and an event through the outbox, in one transaction.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -12,7 +13,9 @@ import os
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, bindparam, func, insert, or_, select, update
+from sqlalchemy import Boolean, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from servicekit.config import load_settings
@@ -71,6 +74,12 @@ _CASE_OF_INCIDENT = select(case_incidents.c.case_id).where(case_incidents.c.inci
 _INCIDENTS = (select(case_incidents.c.incident_id).where(case_incidents.c.case_id == bindparam("case_id"))
               .order_by(case_incidents.c.attached_at, case_incidents.c.incident_id))
 _INSERT_INCIDENT = insert(case_incidents)
+# A new case's first report, unless the report is known already (one round trip: no SELECT first).
+_INSERT_FIRST_INCIDENT = {
+    dialect: insert_(case_incidents).on_conflict_do_nothing(index_elements=["incident_id"])
+    .returning(case_incidents.c.incident_id) for dialect, insert_ in (("postgresql", pg_insert),
+                                                                    ("sqlite", sqlite_insert))}
+_DELETE_CASE = delete(cases).where(cases.c.case_id == bindparam("case_id"))
 _LAST_ENTRY = (select(case_history.c.seq, case_history.c.hash).where(case_history.c.case_id == bindparam("case_id"))
                .order_by(case_history.c.seq.desc()).limit(1))
 _INSERT_ENTRY = insert(case_history)
@@ -101,14 +110,16 @@ class _Written:
       our uncommitted entry takes the same seq and waits for us, then fails.
     - incidents[case_id]: the incident ids of a case this transaction created (nobody else
       can see it yet); dropped when this transaction attaches or moves incidents.
+    - entries: inside `_gathered`, the history entries appended but not inserted yet (None outside).
     """
 
-    __slots__ = ("owner", "last_entry", "incidents")
+    __slots__ = ("owner", "last_entry", "incidents", "entries")
 
     def __init__(self, owner):
         self.owner = owner
         self.last_entry: dict[str, tuple[int, str]] = {}
         self.incidents: dict[str, list[str]] = {}
+        self.entries: list[dict] | None = None
 
 
 def _written(session: Session) -> _Written:
@@ -117,8 +128,45 @@ def _written(session: Session) -> _Written:
     owner = (session.get_transaction(), session.get_nested_transaction())
     memo = session.info.get("dispatch.written")
     if memo is None or memo.owner[0] is not owner[0] or memo.owner[1] is not owner[1]:
+        if memo is not None and memo.entries:
+            raise RuntimeError("history entries held back (cases._gathered) across a savepoint or a commit")
         memo = session.info["dispatch.written"] = _Written(owner)
     return memo
+
+
+def _write_entries(session: Session, stop: bool) -> None:
+    """Insert the history entries `_gathered` held back; `stop`: hold none back from now on."""
+    memo = session.info.get("dispatch.written")
+    if memo is None or memo.entries is None:
+        return
+    entries, memo.entries = memo.entries, None if stop else []
+    if entries:
+        _written(session)  # still the transaction (and savepoint) they were appended in, or an error
+        session.execute(_INSERT_ENTRY, entries)
+
+
+@contextlib.contextmanager
+def _gathered(session: Session):
+    """A use case that appends several history entries and events (a report becoming a case: two of
+    each; settled on the spot: six) writes them at its end, one INSERT for the entries and one for
+    the events, instead of one each. Nothing in between reads them back: the chain's head and a new
+    case's incidents come from the memo (_Written). Ended by an exception, the block still writes
+    what it held, as writing at once would have."""
+    written = _written(session)
+    if written.entries is not None:  # inside another block: that one writes them
+        yield
+        return
+    written.entries = []
+    with OUTBOX.gathered(session):
+        try:
+            yield
+        except BaseException:
+            try:
+                _write_entries(session, stop=True)
+            except Exception:  # the transaction has failed as well: the use case's own error is the one to see
+                log.debug("held-back history entries not written after an error", exc_info=True)
+            raise
+        _write_entries(session, stop=True)
 
 
 def _incidents(session: Session, case_id: str) -> list[str]:
@@ -157,7 +205,10 @@ def _record(session: Session, case_id: str, action: str, from_state: str | None,
              "to_state": to_state, "actor": actor.subject, "role": _role(actor), "grid_code": grid_code,
              "at": utcnow().isoformat(), "note": note, "evidence": list(evidence or []), "details": details or {}}
     entry["previous_hash"], entry["hash"] = previous, chain.entry_hash(entry, previous)
-    session.execute(_INSERT_ENTRY, entry)
+    if written.entries is not None:
+        written.entries.append(entry)  # inserted with the others at the end of _gathered
+    else:
+        session.execute(_INSERT_ENTRY, entry)
     written.last_entry[case_id] = (seq, entry["hash"])
     return entry
 
@@ -208,10 +259,15 @@ def _new_case_id(now: datetime) -> str:
 
 def open_case(session: Session, envelope, data: dict) -> None:
     """incident.reported → a new case (or, for a duplicate, one more report on the first one's case)."""
-    if session.execute(_CASE_OF_INCIDENT, {"incident_id": data["incident_id"]}).first():
-        return  # already known (a report can arrive again after a replay)
+    with _gathered(session):
+        _open_case(session, data)
+
+
+def _open_case(session: Session, data: dict) -> None:
     now = utcnow()
     if data["duplicate_of"]:
+        if session.execute(_CASE_OF_INCIDENT, {"incident_id": data["incident_id"]}).first():
+            return  # already known (a report can arrive again after a replay)
         first = session.execute(_CASE_OF_INCIDENT, {"incident_id": data["duplicate_of"]}).first()
         if first is not None:
             row = _get(session, first.case_id)
@@ -235,7 +291,13 @@ def open_case(session: Session, envelope, data: dict) -> None:
         flagged=None, city=city, department_code=None, referred_to=None, verified_true=None,
         handled_on_spot=data["handled_on_spot"], first_incident=data["incident_id"], version=1,
         created_at=now, updated_at=now, closed_at=None)).one()
-    session.execute(_INSERT_INCIDENT, {"incident_id": data["incident_id"], "case_id": case_id, "attached_at": now})
+    attached = session.execute(_INSERT_FIRST_INCIDENT[session.get_bind().dialect.name],
+                               {"incident_id": data["incident_id"], "case_id": case_id, "attached_at": now}).first()
+    if attached is None:
+        # Already known (a report can arrive again after a replay): the case just inserted goes
+        # again, before anything refers to it. Rare; the common case saves a SELECT beforehand.
+        session.execute(_DELETE_CASE, {"case_id": case_id})
+        return
     written = _written(session)
     written.last_entry[case_id] = (0, chain.GENESIS)  # created just now: no history yet
     written.incidents[case_id] = [data["incident_id"]]
@@ -480,6 +542,7 @@ def _owe_callback(session: Session, row, public_note: str, note: str | None) -> 
 
 # -- reading ------------------------------------------------------------------------------
 def history(session: Session, case_id: str) -> list[dict]:
+    _write_entries(session, stop=False)  # inside _gathered (not so far): what it holds belongs in the answer
     rows = session.execute(select(case_history).where(case_history.c.case_id == case_id)
                            .order_by(case_history.c.seq)).all()
     return [{k: r._mapping[k] for k in chain.FIELDS + ("previous_hash", "hash")} for r in rows]

@@ -116,3 +116,82 @@ def test_an_assignment_moves_the_version_two_steps_as_before(db, registry_locate
         cases.open_case(session, None, reported("R20261128V00001"))
         row = cases._get(session, case_of(session, "R20261128V00001"))
     assert (row.state, row.version, row.due_at is not None) == ("assigned", 3, True)
+
+
+@pytest.fixture
+def inserts(db):
+    """Per table, the INSERT statements sent and the rows each carried."""
+    from sqlalchemy import event
+    sent = {}
+
+    def count(_conn, _cursor, statement, parameters, _context, executemany):
+        if statement.startswith("INSERT INTO "):
+            sent.setdefault(statement.split()[2], []).append(len(parameters) if executemany else 1)
+    event.listen(db.engine, "before_cursor_execute", count)
+    yield sent
+    event.remove(db.engine, "before_cursor_execute", count)
+
+
+def test_a_report_writes_its_history_entries_and_its_events_in_one_insert_each(db, registry_locate, inserts):
+    from dispatch import cases
+    with db.transaction() as session:
+        cases.open_case(session, None, reported("R20261128G00001"))
+        cases.open_case(session, None, reported("R20261128G00002", channel="patrol", reported_by="staff-1",
+                                                handled_on_spot=True))
+    assert inserts["case_history"] == [2, 6] and inserts["outbox"] == [2, 6]
+    on_spot = cases_of(db, "R20261128G00002")
+    assert chain_of(db, on_spot) == (["create", "assign", "accept", "handle", "verify", "close"], True)
+    assert [json.loads(p)["type"] for p in payloads(db)] == [
+        "case.created", "case.assigned", "case.created", "case.assigned", "case.accepted", "case.handled",
+        "case.verified", "case.closed"]
+
+
+def test_the_history_read_inside_a_gathering_use_case_includes_what_it_holds(db, registry_locate):
+    from dispatch import cases
+    with db.transaction() as session:
+        cases.open_case(session, None, reported("R20261128G00003"))
+        case_id = case_of(session, "R20261128G00003")
+        with cases._gathered(session):
+            cases._transition(session, cases._get(session, case_id), "accept", cases.SYSTEM)
+            assert [h["action"] for h in cases.history(session, case_id)] == ["create", "assign", "accept"]
+            cases._transition(session, cases._get(session, case_id), "handle", cases.SYSTEM)
+    assert chain_of(db, case_id) == (["create", "assign", "accept", "handle"], True)
+
+
+def test_entries_held_back_across_a_savepoint_are_refused_not_lost(db, registry_locate):
+    from dispatch import cases
+    with db.transaction() as session:
+        cases.open_case(session, None, reported("R20261128G00004"))
+        case_id = case_of(session, "R20261128G00004")
+    with pytest.raises(RuntimeError, match="savepoint"):
+        with db.transaction() as session:
+            with cases._gathered(session):
+                cases._transition(session, cases._get(session, case_id), "accept", cases.SYSTEM)
+                with session.begin_nested():
+                    cases._transition(session, cases._get(session, case_id), "handle", cases.SYSTEM)
+    assert chain_of(db, case_id) == (["create", "assign"], True)
+
+
+def cases_of(db, incident_id):
+    with db.transaction() as session:
+        return case_of(session, incident_id)
+
+
+def payloads(db):
+    with db.transaction() as session:
+        return session.execute(select(outbox.c.payload).order_by(outbox.c.id)).scalars().all()
+
+
+def test_a_report_known_already_leaves_no_trace_whether_committed_or_in_this_transaction(db, registry_locate):
+    from dispatch import cases
+    from dispatch.models import case_history, case_timers, cases as case_table
+    with db.transaction() as session:
+        cases.open_case(session, None, reported("R20261128K00001"))
+        cases.open_case(session, None, reported("R20261128K00001"))  # again, in the same transaction
+    with db.transaction() as session:
+        cases.open_case(session, None, reported("R20261128K00001"))  # again, later
+    with db.transaction() as session:
+        assert len(session.execute(select(case_table.c.case_id)).all()) == 1
+        assert len(session.execute(select(case_history.c.id)).all()) == 2
+        assert len(session.execute(select(case_timers.c.id)).all()) == 3
+    assert [json.loads(p)["type"] for p in payloads(db)] == ["case.created", "case.assigned"]
