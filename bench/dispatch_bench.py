@@ -697,6 +697,10 @@ def stub_registry_main(port: int) -> None:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # http.server writes headers and body in two sends: with Nagle on, the body waits for the
+        # client's delayed ACK (~40 ms) on a kept-alive connection. gunicorn, the real registry,
+        # sets TCP_NODELAY; so does the stub.
+        disable_nagle_algorithm = True
 
         def do_GET(self):  # noqa: N802
             url = urllib.parse.urlsplit(self.path)

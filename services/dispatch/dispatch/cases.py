@@ -21,14 +21,13 @@ from sqlalchemy.orm import Session
 from servicekit.config import load_settings
 from servicekit.errors import ApiError
 from servicekit.identity import Identity
-from servicekit.internal import service_url
+from servicekit.internal import get_json, service_url
 from servicekit.tables import utcnow
 
 from . import chain, ledgers, lifecycle, notify, orders, reference, sla
 from .grid_view import chain as grid_chain
 from .grid_view import leaders
 from .models import assignment_rules, callbacks, case_history, case_incidents, case_timers, cases, categories, digests
-from .peers import get_json
 from .publishing import OUTBOX
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,6 @@
-"""dispatch.peers.get_json: the registry's locate over one kept-alive connection, failures as OSError."""
+"""servicekit.internal.get_json: calls to a peer over one kept-alive connection, failures as OSError."""
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -12,7 +11,7 @@ from servicekit.config import load_settings
 
 @pytest.fixture
 def peer():
-    """An HTTP/1.1 server like the bench's stub registry: headers and body in two writes, no TCP_NODELAY."""
+    """An HTTP/1.1 server that keeps connections open, counting them and the requests on them."""
     seen = {"connections": 0, "requests": [], "status": 200, "close_after": None}
 
     class Handler(BaseHTTPRequestHandler):
@@ -53,15 +52,15 @@ def settings(tmp_path):
 
 @pytest.fixture(autouse=True)
 def fresh_connections():
-    from dispatch import peers
-    peers._local.__dict__.pop("connections", None)
+    from servicekit import internal
+    internal._local.__dict__.pop("connections", None)
     yield
-    for conn in peers._local.__dict__.pop("connections", {}).values():
+    for conn in internal._local.__dict__.pop("connections", {}).values():
         conn.close()
 
 
 def test_calls_share_one_connection_and_are_signed_as_dispatch(peer, settings):
-    from dispatch.peers import get_json
+    from servicekit.internal import get_json
     base, seen = peer
     answers = [get_json(settings, base, "/api/v1/registry/locate", {"lon": 112.85, "lat": i}) for i in range(5)]
     assert answers[2] == {"path": "/api/v1/registry/locate?lon=112.85&lat=2"}
@@ -70,19 +69,16 @@ def test_calls_share_one_connection_and_are_signed_as_dispatch(peer, settings):
     assert caller.subject == "service:dispatch"
 
 
-def test_a_kept_alive_answer_is_not_held_back_by_a_delayed_ack(peer, settings):
-    """Without the quick ACK each answer of such a peer waits ~40 ms for this side's delayed ACK."""
-    from dispatch.peers import get_json
-    base, _ = peer
-    get_json(settings, base, "/warm")
-    started = time.perf_counter()
-    for _ in range(10):
-        get_json(settings, base, "/again")
-    assert (time.perf_counter() - started) / 10 < 0.025
+def test_a_call_on_behalf_of_a_person_is_signed_as_that_person(peer, settings):
+    from servicekit.internal import get_json
+    base, seen = peer
+    person = identity.Identity("staff-7", frozenset({"grid_staff"}), grids=("G01",), name="王芳")
+    get_json(settings, base, "/mine", as_identity=person)
+    assert identity.verify(seen["requests"][0][1], settings.identity_secret) == person
 
 
 def test_a_connection_the_peer_closed_meanwhile_is_replaced_without_failing(peer, settings):
-    from dispatch.peers import get_json
+    from servicekit.internal import get_json
     base, seen = peer
     seen["close_after"] = 1
     assert get_json(settings, base, "/one") == {"path": "/one"}
@@ -92,7 +88,7 @@ def test_a_connection_the_peer_closed_meanwhile_is_replaced_without_failing(peer
 
 
 def test_an_error_answer_or_no_peer_is_an_oserror(peer, settings):
-    from dispatch.peers import get_json
+    from servicekit.internal import get_json
     from servicekit.testing import free_port
     base, seen = peer
     seen["status"] = 503
