@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import threading
-import time
-import weakref
 from dataclasses import dataclass
 
 import shapely
@@ -21,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from servicekit.geo import geometry_from_geojson
 from servicekit.internal import get_json, service_url
+from servicekit.snapshots import TimedSnapshots
 from servicekit.tables import utcnow
 
 from .models import categories, district_outline
@@ -54,9 +51,9 @@ def refresh(settings, db) -> None:
 
 # -- the copies as intake reads them ---------------------------------------------
 # Every report checks its category and position: rather than two queries a report, each
-# process keeps what it read for CACHE_TTL_S seconds (per database: tests run several). The
-# copies themselves change every five minutes at most, so a few seconds more do not matter.
-CACHE_TTL_S = float(os.environ.get("REFERENCE_CACHE_S", "5"))
+# process keeps what it read for REFERENCE_CACHE_S seconds (5; per database, see
+# servicekit.snapshots). The copies themselves change every five minutes at most, so a few
+# seconds more do not matter; a refresh in this process counts at the next report (forget).
 
 
 @dataclass(frozen=True)
@@ -64,11 +61,6 @@ class Snapshot:
     categories: dict[str, tuple[bool, str]] | None  # code -> (active, name); None: no copy yet
     outline_fetched_at: object
     outline: object  # prepared shapely geometry, or None: no outline yet
-    read_at: float
-
-
-_snapshots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> Snapshot
-_snapshots_lock = threading.Lock()
 
 
 def _read(session: Session, previous: Snapshot | None) -> Snapshot:
@@ -84,24 +76,20 @@ def _read(session: Session, previous: Snapshot | None) -> Snapshot:
             shapely.prepare(geometry)  # point-in-polygon from the geometry's own index
     return Snapshot(categories={r.code: (r.active, r.name) for r in rows} if rows else None,
                     outline_fetched_at=outline.fetched_at if outline is not None else None,
-                    outline=geometry, read_at=time.monotonic())
+                    outline=geometry)
+
+
+SNAPSHOTS: TimedSnapshots[Snapshot] = TimedSnapshots(_read)
 
 
 def snapshot(session: Session) -> Snapshot:
-    """The local copies as this process last read them, read again when older than CACHE_TTL_S."""
-    engine = session.get_bind()
-    current = _snapshots.get(engine)
-    if current is None or time.monotonic() - current.read_at >= CACHE_TTL_S:
-        current = _read(session, current)
-        with _snapshots_lock:
-            _snapshots[engine] = current
-    return current
+    """The local copies as this process last read them, read again when older than REFERENCE_CACHE_S."""
+    return SNAPSHOTS.get(session)
 
 
 def forget() -> None:
     """Read the copies afresh at the next report (after a refresh in this process)."""
-    with _snapshots_lock:
-        _snapshots.clear()
+    SNAPSHOTS.forget()
 
 
 def category(session: Session, code: str):

@@ -4,7 +4,7 @@ import random
 
 import pytest
 from alembic import command
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from servicekit.geo import distance_m
 from servicekit.identity import Identity
@@ -145,14 +145,13 @@ def test_a_city_reference_filed_meanwhile_is_answered_not_retried(client, db, as
 
 # -- the reference copies ------------------------------------------------------------
 def test_the_category_copy_is_read_again_once_its_time_to_live_has_passed(client, db, as_role, monkeypatch):
-    from incidents import reference
     from incidents.models import categories
     body, public = {**at(112.85, 35.45), "category": "night_noise"}, as_role("public")
     assert client.post(f"{API}/reports", json=body, headers=public).status_code == 422
     with db.transaction() as session:
         session.execute(insert(categories).values(code="night_noise", name="夜间噪声", active=True))
     assert client.post(f"{API}/reports", json=body, headers=public).status_code == 422  # the copy read just now
-    monkeypatch.setattr(reference, "CACHE_TTL_S", 0.0)
+    monkeypatch.setenv("REFERENCE_CACHE_S", "0")
     assert client.post(f"{API}/reports", json=body, headers=public).status_code == 201
 
 
@@ -168,6 +167,21 @@ def test_a_refresh_in_this_process_is_seen_by_the_next_report(client, db, as_rol
     monkeypatch.setattr(reference, "_get", lambda settings, path, params=None: answers[path])
     reference.refresh(None, Database(client.application.extensions["envgrid"].settings.database_url))
     assert client.post(f"{API}/reports", json=at(113.2, 35.45), headers=public).get_json()["outside_district"] is False
+
+
+def test_an_unchanged_outline_is_not_prepared_again_when_the_copies_are_read_again(client, db, monkeypatch):
+    from incidents import reference
+    from incidents.models import district_outline
+    monkeypatch.setenv("REFERENCE_CACHE_S", "0")
+    reference.forget()
+    with db.transaction() as session:
+        first = reference.snapshot(session).outline
+        assert first is not None
+        assert reference.snapshot(session).outline is first  # read again, the same prepared geometry
+    with db.transaction() as session:
+        session.execute(update(district_outline).values(fetched_at=utcnow()))
+    with db.transaction() as session:
+        assert reference.snapshot(session).outline is not first  # a new copy: parsed and prepared anew
 
 
 # -- the migration ---------------------------------------------------------------
