@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envgrid_contracts.grid import GRID_CREATED, GRID_RETIRED, GRID_UPDATED, MEMBER_ASSIGNED, MEMBER_REMOVED
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, func, insert, select, update
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from servicekit.internal import get_json, service_url
@@ -64,6 +64,14 @@ def define_tables(metadata: MetaData) -> GridTables:
 class GridReadModel:
     def __init__(self, tables: GridTables):
         self.t = tables
+        # The reads on a consumer's hot path (dispatch's incident.reported climbs the chain and
+        # looks up leaders for every report) are built once, with the grid code bound at
+        # execution: building a SELECT and its cache key per call cost ~0.2 ms each time.
+        grids, members = tables.grids, tables.members
+        self._grid = select(grids).where(grids.c.code == bindparam("code"))
+        current = select(members).where(members.c.grid_code == bindparam("code"), members.c.removed.is_(False))
+        self._people = current.order_by(members.c.membership_id)
+        self._leaders = current.where(members.c.leads.is_(True)).order_by(members.c.membership_id)
 
     # -- applying events ------------------------------------------------------------
     def apply_grid(self, session: Session, data: dict) -> bool:
@@ -109,9 +117,9 @@ class GridReadModel:
 
     def chain(self, session: Session, code: str) -> list[dict]:
         """The grid and its ancestors, level 1 first."""
-        grids, rows = self.t.grids, []
+        rows = []
         while code:
-            row = session.execute(select(grids).where(grids.c.code == code)).first()
+            row = session.execute(self._grid, {"code": code}).first()
             if row is None:
                 break
             rows.append({"code": row.code, "name": row.name, "level": row.level, "status": row.status})
@@ -119,11 +127,7 @@ class GridReadModel:
         return list(reversed(rows))
 
     def people(self, session: Session, code: str, leaders_only: bool = False) -> list[dict]:
-        members = self.t.members
-        query = select(members).where(members.c.grid_code == code, members.c.removed.is_(False))
-        if leaders_only:
-            query = query.where(members.c.leads.is_(True))
-        rows = session.execute(query.order_by(members.c.membership_id)).all()
+        rows = session.execute(self._leaders if leaders_only else self._people, {"code": code}).all()
         return [{"person_id": r.person_id, "name": r.name, "phone": r.phone, "role": r.role} for r in rows]
 
     def leaders(self, session: Session, code: str) -> list[dict]:
