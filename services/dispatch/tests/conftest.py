@@ -67,6 +67,24 @@ def consumer(dispatch_settings, db):
     return Consumer(dispatch_settings, db, registry, SPEC.handlers)
 
 
+def incident_reported(incident_id: str, **changes) -> dict:
+    """The data of an incident.reported event as incidents publishes it (a public report), with `changes`."""
+    return {"incident_id": incident_id, "channel": "public_web", "category": "catering_fumes",
+            "description": "油烟扰民", "severity": "normal", "major": False,
+            "observed_at": datetime.now(timezone.utc).isoformat(),
+            "reported_at": datetime.now(timezone.utc).isoformat(),
+            "location": {"lon": 112.85, "lat": 35.45, "datum_received": "wgs84", "address": None,
+                         "outside_district": False},
+            "grid_hint": None, "reporter_named": True, "reported_by": None, "handled_on_spot": False,
+            "duplicate_of": None, "evidence": [], "city": None} | changes
+
+
+@pytest.fixture
+def reported():
+    """reported(incident_id, **changes) → the data of an incident.reported event (not delivered)."""
+    return incident_reported
+
+
 @pytest.fixture
 def report(consumer):
     """report(**changes) → deliver an incident.reported event to dispatch; returns its incident id."""
@@ -74,14 +92,7 @@ def report(consumer):
 
     def deliver(**changes):
         counter["n"] += 1
-        data = {"incident_id": f"R20261128T{counter['n']:05d}", "channel": "public_web",
-                "category": "catering_fumes", "description": "油烟扰民", "severity": "normal", "major": False,
-                "observed_at": datetime.now(timezone.utc).isoformat(),
-                "reported_at": datetime.now(timezone.utc).isoformat(),
-                "location": {"lon": 112.85, "lat": 35.45, "datum_received": "wgs84", "address": None,
-                             "outside_district": False},
-                "grid_hint": None, "reporter_named": True, "reported_by": None, "handled_on_spot": False,
-                "duplicate_of": None, "evidence": [], "city": None} | changes
+        data = incident_reported(**({"incident_id": f"R20261128T{counter['n']:05d}"} | changes))
         outcome, _ = consumer.process(new_envelope("incident.reported", data, "incidents").to_json().encode(), 1)
         assert outcome.action == "processed", outcome.error
         return data["incident_id"]

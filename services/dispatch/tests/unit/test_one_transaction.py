@@ -1,7 +1,6 @@
 """Several changes of cases in one transaction (a consumer batch, a sweep, a merge): each builds on the
 ones before it, which the transaction remembers instead of reading them back (cases._written)."""
 import json
-from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
@@ -13,17 +12,6 @@ from servicekit.tables import outbox
 
 L4 = "140502001001001"
 OPS = Identity("督办员丙", frozenset({"district_ops"}), ())
-
-
-def reported(incident_id: str, **changes) -> dict:
-    return {"incident_id": incident_id, "channel": "public_web", "category": "catering_fumes",
-            "description": "油烟扰民", "severity": "normal", "major": False,
-            "observed_at": datetime.now(timezone.utc).isoformat(),
-            "reported_at": datetime.now(timezone.utc).isoformat(),
-            "location": {"lon": 112.85, "lat": 35.45, "datum_received": "wgs84", "address": None,
-                         "outside_district": False},
-            "grid_hint": None, "reporter_named": True, "reported_by": None, "handled_on_spot": False,
-            "duplicate_of": None, "evidence": [], "city": None} | changes
 
 
 def case_of(session, incident_id):
@@ -44,7 +32,7 @@ def chain_of(db, case_id):
         return [h["action"] for h in cases.history(session, case_id)], cases.verify_chain(session, case_id)["intact"]
 
 
-def test_a_batch_of_reports_in_one_transaction_chains_each_case_as_if_alone(db, consumer, registry_locate):
+def test_a_batch_of_reports_in_one_transaction_chains_each_case_as_if_alone(db, consumer, registry_locate, reported):
     batch = [reported("R20261128B00001"), reported("R20261128B00002", duplicate_of="R20261128B00001"),
              reported("R20261128B00003", channel="patrol", reported_by="staff-1", handled_on_spot=True),
              reported("R20261128B00004")]
@@ -61,7 +49,7 @@ def test_a_batch_of_reports_in_one_transaction_chains_each_case_as_if_alone(db, 
     assert assigned == {first: ["R20261128B00001"], on_spot: ["R20261128B00003"], last: ["R20261128B00004"]}
 
 
-def test_a_report_attached_in_this_transaction_is_in_the_next_event_of_its_case(db, registry_locate):
+def test_a_report_attached_in_this_transaction_is_in_the_next_event_of_its_case(db, registry_locate, reported):
     from dispatch import cases
     with db.transaction() as session:
         cases.open_case(session, None, reported("R20261128A00001"))
@@ -73,7 +61,7 @@ def test_a_report_attached_in_this_transaction_is_in_the_next_event_of_its_case(
     assert chain_of(db, row.case_id) == (["create", "assign", "attach_report", "accept"], True)
 
 
-def test_a_merge_in_the_transaction_that_opened_both_cases_moves_their_reports(db, registry_locate):
+def test_a_merge_in_the_transaction_that_opened_both_cases_moves_their_reports(db, registry_locate, reported):
     from dispatch import cases
     with db.transaction() as session:
         cases.open_case(session, None, reported("R20261128M00001"))
@@ -88,7 +76,7 @@ def test_a_merge_in_the_transaction_that_opened_both_cases_moves_their_reports(d
     assert chain_of(db, merged) == (["create", "assign", "merge"], True)
 
 
-def test_a_case_changed_since_it_was_read_is_not_changed_again(db, registry_locate):
+def test_a_case_changed_since_it_was_read_is_not_changed_again(db, registry_locate, reported):
     from dispatch import cases
     from dispatch.models import case_history, case_timers
     with db.transaction() as session:
@@ -109,7 +97,7 @@ def test_a_case_changed_since_it_was_read_is_not_changed_again(db, registry_loca
         assert (row.flagged, row.grid_code, row.version) == ("looked at", L4, stale.version + 1)
 
 
-def test_an_assignment_moves_the_version_two_steps_as_before(db, registry_locate):
+def test_an_assignment_moves_the_version_two_steps_as_before(db, registry_locate, reported):
     """Grid and deadline are written at once now; the version still moves as for the two writes it replaced."""
     from dispatch import cases
     with db.transaction() as session:
@@ -132,7 +120,7 @@ def inserts(db):
     event.remove(db.engine, "before_cursor_execute", count)
 
 
-def test_a_report_writes_its_history_entries_and_its_events_in_one_insert_each(db, registry_locate, inserts):
+def test_a_report_writes_its_history_entries_and_its_events_in_one_insert_each(db, registry_locate, inserts, reported):
     from dispatch import cases
     with db.transaction() as session:
         cases.open_case(session, None, reported("R20261128G00001"))
@@ -146,7 +134,7 @@ def test_a_report_writes_its_history_entries_and_its_events_in_one_insert_each(d
         "case.verified", "case.closed"]
 
 
-def test_the_history_read_inside_a_gathering_use_case_includes_what_it_holds(db, registry_locate):
+def test_the_history_read_inside_a_gathering_use_case_includes_what_it_holds(db, registry_locate, reported):
     from dispatch import cases
     with db.transaction() as session:
         cases.open_case(session, None, reported("R20261128G00003"))
@@ -158,7 +146,7 @@ def test_the_history_read_inside_a_gathering_use_case_includes_what_it_holds(db,
     assert chain_of(db, case_id) == (["create", "assign", "accept", "handle"], True)
 
 
-def test_entries_held_back_across_a_savepoint_are_refused_not_lost(db, registry_locate):
+def test_entries_held_back_across_a_savepoint_are_refused_not_lost(db, registry_locate, reported):
     from dispatch import cases
     with db.transaction() as session:
         cases.open_case(session, None, reported("R20261128G00004"))
@@ -182,7 +170,7 @@ def payloads(db):
         return session.execute(select(outbox.c.payload).order_by(outbox.c.id)).scalars().all()
 
 
-def test_a_report_known_already_leaves_no_trace_whether_committed_or_in_this_transaction(db, registry_locate):
+def test_a_report_known_already_leaves_no_trace_whether_committed_or_in_this_transaction(db, registry_locate, reported):
     from dispatch import cases
     from dispatch.models import case_history, case_timers, cases as case_table
     with db.transaction() as session:
