@@ -620,7 +620,7 @@ def part_sweep(args, cleanup: Cleanup) -> None:
               f"(this process's CPU {result['cpu']:.2f} s = {result['cpu'] / max(result['wall'], 1e-9):.0%} of it; "
               f"the rest waits on PostgreSQL)")
         print(f"  SQL statements: {result['statements']:,} ({result['statements'] / max(fired, 1):.1f} per fired "
-              f"timer; each a round trip, plus BEGIN/COMMIT and the pool's pre-ping per batch of 200)")
+              f"timer; each a round trip, plus BEGIN/COMMIT per batch of 200)")
         for kind in KINDS:
             times = result["per_kind"].get(kind, [])
             if times:
