@@ -1,8 +1,9 @@
 """The read model's prebuilt queries (built once per GridReadModel, the code bound per call)."""
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine
 from sqlalchemy.orm import Session
 
 from envgrid_gridview import GridReadModel, define_tables
+from servicekit.testing import statements_sent
 
 
 def member(membership_id, grid_code, name, leads=True, role="leader"):
@@ -28,12 +29,11 @@ def test_people_and_leaders_of_each_grid_from_the_same_prebuilt_queries():
         model.apply_grid(s, grid("A", "城区", 1, None))
         model.apply_grid(s, grid("A1", "东街街道", 2, "A"))
         built = (model._grid, model._people, model._leaders)
-        statements = []
-        event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-        assert [p["name"] for p in model.people(s, "A")] == ["张伟", "王芳"]
-        assert [p["name"] for p in model.leaders(s, "A")] == ["张伟"]
-        assert [p["name"] for p in model.leaders(s, "B")] == ["赵强"]
-        assert model.people(s, "C") == []
-        assert [g["name"] for g in model.chain(s, "A1")] == ["城区", "东街街道"]
+        with statements_sent(engine) as statements:
+            assert [p["name"] for p in model.people(s, "A")] == ["张伟", "王芳"]
+            assert [p["name"] for p in model.leaders(s, "A")] == ["张伟"]
+            assert [p["name"] for p in model.leaders(s, "B")] == ["赵强"]
+            assert model.people(s, "C") == []
+            assert [g["name"] for g in model.chain(s, "A1")] == ["城区", "东街街道"]
         assert all(now is before for now, before in zip((model._grid, model._people, model._leaders), built))
         assert len(statements) == 6  # one SELECT per call, one per level of the chain

@@ -20,8 +20,10 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -51,6 +53,30 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05, message
 
 
 # -- infrastructure discovery ---------------------------------------------
+@dataclass(frozen=True)
+class Sent:
+    """One statement an engine sent: its SQL and how many parameter sets it carried."""
+    sql: str
+    rows: int
+
+
+@contextmanager
+def statements_sent(engine, starting: str = "") -> Iterator[list[Sent]]:
+    """The statements `engine` sends while the block runs whose SQL starts with `starting`, in
+    order (tests that count round trips: "INSERT INTO outbox", "NOTIFY", ...)."""
+    from sqlalchemy import event
+    sent: list[Sent] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, executemany):
+        if statement.startswith(starting):
+            sent.append(Sent(statement, len(parameters) if executemany else 1))
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
 def _docker_available() -> bool:
     try:
         import docker

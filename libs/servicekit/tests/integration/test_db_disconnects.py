@@ -8,7 +8,7 @@ and worker round all succeed, and that a busy connection is never pinged.
 """
 import pytest
 import requests
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from servicekit import db as kitdb
@@ -16,7 +16,7 @@ from servicekit import identity as ident
 from servicekit.consumer import Consumer
 from servicekit.db import Database, normalise_url
 from servicekit.events import new_envelope, registry
-from servicekit.testing import wait_until
+from servicekit.testing import statements_sent, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -81,10 +81,9 @@ def test_a_recently_used_connection_is_not_pinged(pg_url, monkeypatch):
     db = Database(pg_url)
     backend_pid(db)  # the pool holds one connection, just used
     pings = Pings(db, monkeypatch)
-    statements = []
-    event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
-    for _ in range(20):
-        backend_pid(db)
+    with statements_sent(db.engine) as statements:
+        for _ in range(20):
+            backend_pid(db)
     assert pings.count == 0
     assert len(statements) == 20  # one round trip per transaction for its statement, none for pings
 

@@ -6,7 +6,7 @@ listener that every committed transaction still wakes the relay.
 """
 import psycopg
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from servicekit.config import load_settings
@@ -15,6 +15,7 @@ from servicekit.events import registry
 from servicekit.migrate import upgrade
 from servicekit.outbox import NOTIFY_CHANNEL, Outbox
 from servicekit.tables import outbox
+from servicekit.testing import statements_sent
 
 pytestmark = pytest.mark.integration
 
@@ -31,14 +32,8 @@ def pg_db(pg_url):
 @pytest.fixture
 def notifies(pg_db):
     """The NOTIFY statements sent through pg_db's engine, in order."""
-    sent = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if statement.startswith("NOTIFY"):
-            sent.append(statement)
-    event.listen(pg_db.engine, "before_cursor_execute", count)
-    yield sent
-    event.remove(pg_db.engine, "before_cursor_execute", count)
+    with statements_sent(pg_db.engine, "NOTIFY") as sent:
+        yield sent
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from servicekit.db import Database
 from servicekit.events import Envelope, registry
@@ -171,16 +171,10 @@ def test_relay_remembers_how_many_events_its_last_batch_carried(sample_settings,
 # -- Outbox.gathered: several events, one INSERT ------------------------------------------------
 @pytest.fixture
 def inserts(db):
-    """The INSERT INTO outbox statements sent, each with the number of rows it carried."""
-    from sqlalchemy import event
-    sent = []
-
-    def count(_conn, _cursor, statement, parameters, _context, executemany):
-        if statement.startswith("INSERT INTO outbox"):
-            sent.append(len(parameters) if executemany else 1)
-    event.listen(db.engine, "before_cursor_execute", count)
-    yield sent
-    event.remove(db.engine, "before_cursor_execute", count)
+    """inserts() → the INSERT INTO outbox statements sent so far, each as the number of rows it carried."""
+    from servicekit.testing import statements_sent
+    with statements_sent(db.engine, "INSERT INTO outbox") as sent:
+        yield lambda: [statement.rows for statement in sent]
 
 
 def jobs(db):
@@ -196,10 +190,10 @@ def test_events_gathered_in_a_block_are_written_at_its_end_in_one_insert_in_orde
             ids = [box.add(session, "sample.work", {"job_id": "j1", "sleep_ms": 0}),
                    *box.add_many(session, [("sample.work", {"job_id": "j2", "sleep_ms": 0}),
                                            ("sample.work", {"job_id": "j3", "sleep_ms": 0})])]
-            assert inserts == []  # held back until the block ends
-        assert inserts == [3]
+            assert inserts() == []  # held back until the block ends
+        assert inserts() == [3]
         box.add(session, "sample.work", {"job_id": "j4", "sleep_ms": 0})  # after the block: at once
-        assert inserts == [3, 1]
+        assert inserts() == [3, 1]
     assert jobs(db) == ["j1", "j2", "j3", "j4"]
     assert [row.event_id for row in unsent(db)][:3] == ids
 
@@ -211,8 +205,8 @@ def test_a_block_inside_a_block_joins_it(db, inserts):
             box.add(session, "sample.work", {"job_id": "j1", "sleep_ms": 0})
             with box.gathered(session):
                 box.add(session, "sample.work", {"job_id": "j2", "sleep_ms": 0})
-            assert inserts == []
-    assert inserts == [2] and jobs(db) == ["j1", "j2"]
+            assert inserts() == []
+    assert inserts() == [2] and jobs(db) == ["j1", "j2"]
 
 
 def test_a_block_ended_by_an_error_still_writes_what_was_added(db):
@@ -244,4 +238,4 @@ def test_a_block_inside_a_savepoint_gathers_as_usual(db, inserts):
             with box.gathered(session):
                 box.add(session, "sample.work", {"job_id": "j1", "sleep_ms": 0})
                 box.add(session, "sample.work", {"job_id": "j2", "sleep_ms": 0})
-    assert inserts == [2] and jobs(db) == ["j1", "j2"]
+    assert inserts() == [2] and jobs(db) == ["j1", "j2"]

@@ -108,16 +108,10 @@ def test_an_assignment_moves_the_version_two_steps_as_before(db, registry_locate
 
 @pytest.fixture
 def inserts(db):
-    """Per table, the INSERT statements sent and the rows each carried."""
-    from sqlalchemy import event
-    sent = {}
-
-    def count(_conn, _cursor, statement, parameters, _context, executemany):
-        if statement.startswith("INSERT INTO "):
-            sent.setdefault(statement.split()[2], []).append(len(parameters) if executemany else 1)
-    event.listen(db.engine, "before_cursor_execute", count)
-    yield sent
-    event.remove(db.engine, "before_cursor_execute", count)
+    """inserts(table) → the INSERT statements sent into `table` so far, each as the rows it carried."""
+    from servicekit.testing import statements_sent
+    with statements_sent(db.engine, "INSERT INTO ") as sent:
+        yield lambda table: [s.rows for s in sent if s.sql.split()[2] == table]
 
 
 def test_a_report_writes_its_history_entries_and_its_events_in_one_insert_each(db, registry_locate, inserts, reported):
@@ -126,7 +120,7 @@ def test_a_report_writes_its_history_entries_and_its_events_in_one_insert_each(d
         cases.open_case(session, None, reported("R20261128G00001"))
         cases.open_case(session, None, reported("R20261128G00002", channel="patrol", reported_by="staff-1",
                                                 handled_on_spot=True))
-    assert inserts["case_history"] == [2, 6] and inserts["outbox"] == [2, 6]
+    assert inserts("case_history") == [2, 6] and inserts("outbox") == [2, 6]
     on_spot = cases_of(db, "R20261128G00002")
     assert chain_of(db, on_spot) == (["create", "assign", "accept", "handle", "verify", "close"], True)
     assert [json.loads(p)["type"] for p in payloads(db)] == [

@@ -3,9 +3,10 @@ process for a few seconds: changes through dispatch itself count at once, any ot
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, insert, update
+from sqlalchemy import insert, update
 
 from servicekit.tables import utcnow
+from servicekit.testing import statements_sent
 
 API = "/api/v1/dispatch"
 L4 = "140502001001001"
@@ -25,15 +26,10 @@ def fresh_reference(monkeypatch):
 
 @pytest.fixture
 def reads(db):
-    """How many times the reference tables were read."""
-    seen = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if any(f"FROM {table}" in statement for table in ("categories", "assignment_rules", "calendar_overrides")):
-            seen.append(statement)
-    event.listen(db.engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(db.engine, "before_cursor_execute", count)
+    """reads() → the reads of the reference tables so far."""
+    with statements_sent(db.engine) as sent:
+        yield lambda: [s for s in sent if any(f"FROM {table}" in s.sql
+                                              for table in ("categories", "assignment_rules", "calendar_overrides"))]
 
 
 def level_of(db, incident_id):
@@ -46,13 +42,13 @@ def level_of(db, incident_id):
 def test_reports_within_the_ttl_read_the_reference_tables_once(db, report, registry_locate, reads,
                                                                 fresh_reference):
     report()
-    assert len(reads) == 3  # categories, rules, calendar: once
+    assert len(reads()) == 3  # categories, rules, calendar: once
     report()
     report()
-    assert len(reads) == 3
+    assert len(reads()) == 3
     fresh_reference["now"] += 5.0
     report()
-    assert len(reads) == 6
+    assert len(reads()) == 6
 
 
 def test_a_rule_set_through_the_api_counts_at_once_in_this_process(db, report, registry_locate, client, as_role):
