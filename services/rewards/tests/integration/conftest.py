@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pytest
+import requests
 
 from servicekit import identity as ident
 from servicekit.config import DEV_IDENTITY_SECRET, load_settings
@@ -22,6 +23,22 @@ def office_headers(subject):
 def office():
     """office("head") → identity headers of a member of the reward office."""
     return office_headers
+
+
+def _pay_again(base, award_id, prefix):
+    """pay(i) → one of three cashiers pays `award_id` again under reference <prefix>-<i + 100>, with
+    an Idempotency-Key of its own (so every call is a new attempt: a race, not a retry)."""
+    def pay(i):
+        headers = {**office_headers(f"cashier-{i % 3}"), "Idempotency-Key": f"again-{i}"}
+        return requests.post(f"{base}/awards/{award_id}/pay", headers=headers,
+                             json={"channel": "bank", "reference": f"{prefix}-{i + 100:04d}"})
+    return pay
+
+
+@pytest.fixture
+def pay_again():
+    """pay_again(base, award_id, "BANK-X") → pay(i), one racing payment of the award (see _pay_again)."""
+    return _pay_again
 
 
 @dataclass

@@ -3,7 +3,6 @@ keeps only the pseudonym, and the award can then be approved and paid."""
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
 
 import pytest
 import requests

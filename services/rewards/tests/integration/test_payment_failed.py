@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_failed_transfer_is_paid_again_once_under_a_new_reference_and_reimporting_changes_nothing(
-        rewards_pg, office, processes):
+        rewards_pg, office, pay_again, processes):
     from rewards.models import ledger_entries, payments
     env, db = rewards_pg.env, rewards_pg.db
     rewards_pg.verified_report("R-FAIL-1", "FFFF-0000-0001", "pseudonym-f")
@@ -43,10 +43,7 @@ def test_a_failed_transfer_is_paid_again_once_under_a_new_reference_and_reimport
     assert (books["balances"]["paid"], books["balances"]["payable"]) == (0, amount)
 
     # Paid again: twenty payers race with new references, money moves once.
-    def pay(i):
-        headers = {**office(f"cashier-{i % 3}"), "Idempotency-Key": f"again-{i}"}
-        return requests.post(f"{base}/awards/{award_id}/pay", headers=headers,
-                             json={"channel": "bank", "reference": f"BANK-F-{i + 100:04d}"})
+    pay = pay_again(base, award_id, "BANK-F")
 
     with ThreadPoolExecutor(20) as pool:
         answers = list(pool.map(pay, range(20)))

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_returned_transfer_is_recorded_once_and_paid_again_once_however_many_race(
-        rewards_pg, office, processes):
+        rewards_pg, office, pay_again, processes):
     from rewards.domain import SHANGHAI
     from rewards.models import ledger_entries, payments
     db = rewards_pg.db
@@ -54,10 +54,7 @@ def test_a_returned_transfer_is_recorded_once_and_paid_again_once_however_many_r
     assert (books["balances"]["paid"], books["balances"]["payable"]) == (0, amount)
 
     # Paid again: twenty payers with new references race with ten more imports of the return file.
-    def pay(i):
-        headers = {**office(f"cashier-{i % 3}"), "Idempotency-Key": f"again-{i}"}
-        return requests.post(f"{base}/awards/{award_id}/pay", headers=headers,
-                             json={"channel": "bank", "reference": f"BANK-B-{i + 100:04d}"})
+    pay = pay_again(base, award_id, "BANK-B")
 
     with ThreadPoolExecutor(30) as pool:
         payers = [pool.submit(pay, i) for i in range(20)]
