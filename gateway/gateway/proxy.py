@@ -26,7 +26,7 @@ from servicekit.web import public, request_session, runtime
 
 from . import access, credentials
 from .breaker import Breaker
-from .connections import IDEMPOTENT, Answer, Connections, Unavailable
+from servicekit.connections import IDEMPOTENT, Answer, Connections, Unavailable
 from .keys import ApiKeys
 from .limits import RateLimiter
 from .routing import match

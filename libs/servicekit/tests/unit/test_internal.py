@@ -51,12 +51,13 @@ def settings(tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def fresh_connections():
+def fresh_connections(monkeypatch):
     from servicekit import internal
-    internal._local.__dict__.pop("connections", None)
+    from servicekit.connections import Connections
+    monkeypatch.setattr(internal, "_connections", Connections())
     yield
-    for conn in internal._local.__dict__.pop("connections", {}).values():
-        conn.close()
+    for sock in getattr(internal._connections._local, "idle", {}).values():
+        sock.close()
 
 
 def test_calls_share_one_connection_and_are_signed_as_dispatch(peer, settings):

@@ -1,11 +1,14 @@
 """Keep-alive connections to the services: one socket per thread per upstream instance.
 
+Used by the gateway to forward every request, and by `internal.get_json` for the calls
+services make to each other (dispatch locates every report this way).
+
 Why not urllib3: its pool (a queue and a lock per call, Timeout and Retry objects, its own
 response wrapper over http.client's) cost the gateway about 0.1 ms more CPU per forwarded
 request than bare http.client (bench/README.md, Gateway). And http.client's HTTPConnection
 sends the headers and the body in two system calls and validates every header again: here
 the request is written in one `sendall` (headers are already valid, they came through
-gunicorn's parser or are the gateway's own); the answer is read by wire.Response, which
+gunicorn's parser or are the caller's own); the answer is read by wire.Response, which
 replaced http.client's HTTPResponse for its cost (wire.py says why).
 
 A gunicorn gthread worker handles one request per thread at a time, so a socket per thread

@@ -41,7 +41,7 @@ class Response:
             if not 100 <= self.status < 200:
                 break
             if self.status == 101:
-                raise BrokenAnswer("101 Switching Protocols: the gateway does not upgrade connections")
+                raise BrokenAnswer("101 Switching Protocols: connections are not upgraded here")
         self._chunked = False
         self._to_close = False  # the body runs to the close of the connection
         self._left = 0  # bytes of the body (or of the current chunk) still to read

@@ -1,4 +1,4 @@
-"""The gateway's keep-alive connections against a scripted local HTTP server: reuse, stale
+"""The kit's keep-alive connections (the gateway's forwarding, calls between services) against a scripted local HTTP server: reuse, stale
 connections, what is retried and what never is."""
 import io
 import socket
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from gateway import connections
-from gateway.connections import Connections, Unavailable
+from servicekit import connections
+from servicekit.connections import Connections, Unavailable
 from servicekit.testing import free_port
 
 

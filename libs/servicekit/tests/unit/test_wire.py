@@ -1,11 +1,11 @@
-"""Reading an upstream's answer off a socket (gateway.wire): every framing a service may use,
+"""Reading an upstream's answer off a socket (servicekit.wire): every framing a service may use,
 answers arriving in pieces, and what counts as broken."""
 import socket
 import threading
 
 import pytest
 
-from gateway import wire
+from servicekit import wire
 
 
 def answer_from(data: bytes, method: str = "GET", pieces: int = 1, then_close: bool = True):
