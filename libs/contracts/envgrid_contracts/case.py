@@ -1,8 +1,10 @@
 """Events of dispatch's cases that other services follow.
 
 Incidents answers the reporter from them; assessment counts them; rewards pays
-on a verified public report. Dispatch may add fields (consumers ignore fields
-they do not know); the ones here are the contract.
+on a verified public report. `case.report_attached`: a later report of the same
+problem (a duplicate) joined the case, so its reporter's page shows the case's
+status from then on. Dispatch may add fields (consumers ignore fields they do
+not know); the ones here are the contract.
 """
 from marshmallow import Schema, fields
 
@@ -10,7 +12,7 @@ from servicekit.events import registry
 
 CASE_EVENTS = ("case.created", "case.assigned", "case.accepted", "case.escalated", "case.referred",
                "case.handled", "case.verified", "case.reopened", "case.closed", "case.rejected",
-               "case.merged", "case.extended")
+               "case.merged", "case.extended", "case.report_attached")
 SLA_EVENTS = ("case.sla_warning", "case.sla_breached")
 
 

@@ -275,6 +275,8 @@ def _open_case(session: Session, data: dict) -> None:
             _written(session).incidents.pop(row.case_id, None)
             _record(session, row.case_id, "attach_report", row.state, row.state, SYSTEM, row.grid_code,
                     details={"incident_id": data["incident_id"], "duplicate_of": data["duplicate_of"]})
+            # The later reporter follows the case from now on, not from its next move.
+            _event(session, row, "case.report_attached", SYSTEM, "attach_report")
             return
     location = data["location"]
     case_id = _new_case_id(now)

@@ -47,6 +47,10 @@ def test_a_batch_of_reports_in_one_transaction_chains_each_case_as_if_alone(db, 
     assert chain_of(db, last) == (["create", "assign"], True)
     assigned = {e["case_id"]: e["incident_ids"] for e in events(db, "case.assigned")}
     assert assigned == {first: ["R20261128B00001"], on_spot: ["R20261128B00003"], last: ["R20261128B00004"]}
+    # The later reporter hears of the case at once, not at its next move.
+    attached = events(db, "case.report_attached")
+    assert [(e["case_id"], e["incident_ids"], e["state"]) for e in attached] == [
+        (first, ["R20261128B00001", "R20261128B00002"], "assigned")]
 
 
 def test_a_report_attached_in_this_transaction_is_in_the_next_event_of_its_case(db, registry_locate, reported):

@@ -104,3 +104,21 @@ def test_the_reporter_sees_the_outcome_dispatch_sends(client, db, as_role, incid
     page = client.get(f"{API}/track/{filed['tracking_code']}", headers=as_role("public")).get_json()
     assert page["status"] == "closed" and page["answer"].startswith("经核查属实")
     assert [u["status"] for u in page["updates"]] == ["received", "processing", "closed"]
+
+
+def test_a_duplicate_follows_the_case_it_joined_from_the_moment_it_joins(client, db, as_role, incidents_settings):
+    from incidents.bootstrap import SPEC
+    public = as_role("public")
+    report = {"channel": "public_web", "category": "catering_fumes", "description": "油烟扰民",
+              "location": {"lon": 112.85, "lat": 35.45}}
+    first = client.post(f"{API}/reports", json=report, headers=public).get_json()
+    later = client.post(f"{API}/reports", json=report, headers=public).get_json()
+    assert later["duplicate_of"] == first["incident_id"]
+    envelope = new_envelope("case.report_attached", {
+        "case_id": "C1", "incident_ids": [first["incident_id"], later["incident_id"]], "state": "accepted",
+        "grid_code": "140502001001001", "at": NOW.isoformat()}, "dispatch")
+    consumer = Consumer(incidents_settings, db, registry, SPEC.handlers)
+    assert consumer.process(envelope.to_json().encode(), attempt=1)[0].action == "processed"
+    page = client.get(f"{API}/track/{later['tracking_code']}", headers=public).get_json()
+    assert page["status"] == "processing"
+    assert [u["status"] for u in page["updates"]] == ["received", "processing"]
