@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, g, jsonify, request
 
+from servicekit.accesslog import USER
 from servicekit.errors import ApiError
 from servicekit.identity import ROLES
 from servicekit.internal import get_json, service_url
@@ -46,6 +47,7 @@ def gateway_roles(*roles: str):
             if not who.roles & allowed:
                 raise ApiError(403, f"this route is for the roles {', '.join(sorted(allowed))}")
             g.caller = who
+            request.environ[USER] = who.subject  # the access line's user
             return view(*args, **kwargs)
         wrapper._gateway_roles = allowed
         return wrapper

@@ -1,38 +1,25 @@
 """What the gateway adds around every answer: CORS for the web clients, and the upstreams' status."""
 from __future__ import annotations
 
-import os
-
 from flask import Blueprint, Response, jsonify, request
 
 from servicekit.openapi import doc
 from servicekit.web import public
 
 from . import schemas
+from .cors import cors_headers
 from .proxy import _state
 from .routing import SERVICES
 
 edge_blueprint = Blueprint("edge", __name__)
 
 
-def allowed_origins() -> set[str]:
-    return {o.strip() for o in os.environ.get("CORS_ORIGINS", "").split(",") if o.strip()}
-
-
 @edge_blueprint.after_app_request
 def cors(response: Response) -> Response:
-    # Preflight OPTIONS requests are answered by Flask's automatic OPTIONS handling;
-    # this adds the CORS headers to it and to every other answer.
-    origin = request.headers.get("Origin")
-    if origin and origin in allowed_origins():
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Vary"] = "Origin"
-        response.headers["Access-Control-Expose-Headers"] = "X-Request-ID, Retry-After"
-        if request.method == "OPTIONS":
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = ("Authorization, Content-Type, X-API-Key, "
-                                                                "Idempotency-Key, X-Request-ID, X-Tracking-Code")
-            response.headers["Access-Control-Max-Age"] = "600"
+    # Preflight OPTIONS requests are answered by Flask (proxy.preflight for the forwarded paths);
+    # this adds the CORS headers to them and to every other answer Flask gives.
+    for name, value in cors_headers(request.headers.get("Origin"), request.method):
+        response.headers[name] = value
     return response
 
 

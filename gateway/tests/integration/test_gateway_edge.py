@@ -106,6 +106,12 @@ def test_cors_is_answered_for_the_configured_origins_only(edge):
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://grid.example.cn"
     other = requests.options(f"{edge}/api/v1/incidents/reports", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+    # Forwarded answers, and the gateway's refusals of forwarded paths, carry them too.
+    for answer in (requests.get(f"{edge}/api/v1/incidents/track/0000-0000-0000", headers={"Origin": "https://grid.example.cn"}),
+                   requests.get(f"{edge}/api/v1/dispatch/counts", headers={"Origin": "https://grid.example.cn"})):
+        assert answer.status_code in (404, 401), answer.text
+        assert answer.headers["Access-Control-Allow-Origin"] == "https://grid.example.cn"
+        assert "X-Request-ID" in answer.headers["Access-Control-Expose-Headers"]
 
 
 def test_the_status_page_shows_each_upstream(edge):

@@ -11,13 +11,18 @@ from openapi_spec_validator import validate as validate_spec
 from gateway.keys import key_digest
 from servicekit import identity as ident
 from servicekit.config import DEV_IDENTITY_SECRET
-from servicekit.testing import free_port
+from servicekit.testing import free_port, wait_until
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def front(broker, pg_databases, processes, tmp_path):
+def front(stack):
+    return stack["url"]
+
+
+@pytest.fixture
+def stack(broker, pg_databases, processes, tmp_path):
     env = {**broker.env, "DATABASE_URL": pg_databases.create("incidents"), "EVIDENCE_DIR": str(tmp_path / "evidence")}
     gateway_env = {"DATABASE_URL": pg_databases.create("gateway")}
     for service, service_env in (("incidents", env), ("gateway", gateway_env)):
@@ -32,7 +37,7 @@ def front(broker, pg_databases, processes, tmp_path):
         **gateway_env, "GATEWAY_API_KEYS_FILE": str(keys),
         "UPSTREAM_INCIDENTS_URL": f"http://127.0.0.1:{incidents.port}",
         "UPSTREAM_DISPATCH_URL": f"http://127.0.0.1:{free_port()}"}, workers=1)
-    return f"http://127.0.0.1:{gateway.port}"
+    return {"url": f"http://127.0.0.1:{gateway.port}", "gateway": gateway}
 
 
 def test_an_api_key_caller_reaches_the_service_with_a_signed_identity(front):
@@ -43,6 +48,32 @@ def test_an_api_key_caller_reaches_the_service_with_a_signed_identity(front):
     probe_id = response.json()["probe_id"]
     shown = requests.get(f"{front}/ops/incidents/probes/{probe_id}", headers={"Authorization": "ApiKey ops-key"})
     assert shown.json()["entries"][0]["note"] == "经网关"
+
+
+def test_the_access_line_names_the_caller_the_services_route_and_the_request_id(stack):
+    front, gateway = stack["url"], stack["gateway"]
+    response = requests.post(f"{front}/ops/incidents/probes", json={"note": "记一笔"},
+                             headers={"X-API-Key": "ops-key", "X-Request-ID": "line-me-1"})
+    assert response.status_code == 201, response.text
+    # One id in the answer: the gateway's (the service echoes the same one; it is not relayed twice).
+    assert response.raw.headers.getlist("X-Request-ID") == ["line-me-1"]
+    refused = requests.get(f"{front}/api/v1/incidents/reports/R1", headers={"X-Request-ID": "line-me-2"})
+    assert refused.status_code == 401
+
+    def lines():
+        found = {}
+        for line in gateway.log().splitlines():
+            if line.startswith("{") and '"envgrid.access"' in line:
+                entry = json.loads(line)
+                found[entry.get("request_id")] = entry
+        return found if {"line-me-1", "line-me-2"} <= found.keys() else None
+    logged = wait_until(lines, 10, message="the gateway's access lines")
+    assert {key: logged["line-me-1"][key] for key in ("method", "path", "route", "status", "user")} == {
+        "method": "POST", "path": "/ops/incidents/probes", "route": "/ops/incidents/probes", "status": 201,
+        "user": "ops-1"}
+    assert logged["line-me-1"]["duration_ms"] > 0
+    assert {key: logged["line-me-2"][key] for key in ("route", "status", "user")} == {
+        "route": "/api/v1/incidents/reports/<incident_id>", "status": 401, "user": "anonymous"}
 
 
 def test_anonymous_callers_of_a_route_that_needs_credentials_get_401(front):

@@ -42,6 +42,9 @@ class ServiceSpec:
     extra_migrations: tuple[Path, ...] = ()
     # Extra subcommands of the service's CLI: name -> Command.
     commands: dict[str, "Command"] = field(default_factory=dict)
+    # front(app, flask_wsgi) -> a WSGI app answering some requests itself and handing the rest
+    # to flask_wsgi: for a path so hot that Flask's own cost matters (the gateway's forwarding).
+    front: Callable | None = None
 
 
 @dataclass(frozen=True)

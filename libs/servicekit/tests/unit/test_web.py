@@ -132,3 +132,35 @@ def test_each_answer_is_counted_once_under_its_status_with_its_duration(client):
     assert value("envgrid_http_requests_total", **ok) == before[0] + 3
     assert value("envgrid_http_requests_total", **missing) == before[1] + 1
     assert value("envgrid_http_request_duration_seconds_count", route="/healthz", method="GET") == before[2] + 3
+
+
+def test_the_access_line_names_the_request_the_route_template_and_the_caller(client, sample_settings):
+    import json
+    import logging
+
+    from servicekit.logs import JsonFormatter
+
+    class Lines(logging.Handler):
+        """Formats at emit time, as the real handler does: the ids live in context variables."""
+        def __init__(self):
+            super().__init__()
+            self.lines = []
+            self.setFormatter(JsonFormatter("sample"))
+
+        def emit(self, record):
+            self.lines.append(json.loads(self.format(record)))
+    handler, access = Lines(), logging.getLogger("envgrid.access")
+    access.addHandler(handler)
+    try:
+        headers = {**as_role(sample_settings, "admin"), "X-Request-ID": "line-1"}
+        assert client.post("/sample/jobs", json={"job_id": "j9", "note": "清扫"}, headers=headers).status_code == 201
+        client.get("/no/such/route", headers={"X-Request-ID": "line-2"})
+        client.get("/healthz", headers={"X-Request-ID": "line-3"})  # probed every few seconds: no line
+    finally:
+        access.removeHandler(handler)
+    lines = {line["request_id"]: line for line in handler.lines}
+    assert set(lines) == {"line-1", "line-2"}
+    assert {key: lines["line-1"][key] for key in ("method", "path", "route", "status", "user", "correlation_id")} == {
+        "method": "POST", "path": "/sample/jobs", "route": "/sample/jobs", "status": 201, "user": "tester",
+        "correlation_id": "line-1"}
+    assert (lines["line-2"]["route"], lines["line-2"]["status"], lines["line-2"]["user"]) == ("unmatched", 404, None)
