@@ -28,8 +28,8 @@ Load: wrk (`apt-get install wrk`), -t2 (--wrk-threads), -c16 and -c64 (--concurr
 for what the gateway adds to one caller on an idle connection), keep-alive, -d10s (--duration)
 measured after a --warmup s run at the same concurrency. For each method and concurrency:
 direct, then gateway, then (GET only) the gateway's floor: a path no service answers, refused
-404 by the gateway itself through the same gunicorn, app, hooks and access-log line, without
-authenticate/authorise/limit/sign, the upstream call and the relay. Then c=16 paced (--paced,
+404 by the gateway itself through the same gunicorn, forwarding layer (proxy.Forwarder) and
+access-log line, without authenticate/authorise/limit/sign, the upstream call and the relay. Then c=16 paced (--paced,
 250 req/s in all by default): each connection waits a random, exponentially distributed time
 (mean 16/rate s) after each answer, so the load stays below saturation and the latencies show
 what the gateway adds to a request rather than the queue that forms when wrk saturates the
@@ -90,8 +90,8 @@ POST_BODY = json.dumps({
 # (method, path, body, expected status)
 CASES = (("GET", GET_PATH, None, 404), ("POST", POST_PATH, POST_BODY, 422))
 # The gateway's own floor: a path no service answers, refused 404 by the gateway itself in the same
-# JSON error shape, through the same gunicorn, Flask app, hooks and access-log line as a forwarded
-# request, but without authenticate/authorise/limit/sign, the upstream call and the relay.
+# JSON error shape, through the same gunicorn, forwarding layer (proxy.Forwarder) and access-log line
+# as a forwarded request, but without authenticate/authorise/limit/sign, the upstream call and the relay.
 FLOOR_CASE = ("GET", "/api/v1/nowhere/0000-0000-0000", None, 404)
 PACED_C = 16  # the concurrency of the latency target
 GUNICORN_SHOWN = ("worker_class", "workers", "threads", "keepalive", "timeout", "backlog", "worker_connections",
@@ -653,7 +653,7 @@ def main(argv=None) -> None:
         print_table(results, args.rounds)
         print("CPU columns: user+system CPU of that gunicorn's processes (master and workers, from /proc) and "
               "of wrk, divided by the requests wrk completed. floor: GET of a path no service answers, "
-              "404 from the gateway itself (its app, hooks and access log without the forwarding). CPU model: "
+              "404 from the gateway itself (gunicorn, its forwarding layer and access log, no upstream call). CPU model: "
               "the throughput ratio if every request cost its measured CPU and the machine's cores were all "
               "ours (direct CPU per request / gateway CPU per request, service + gateway + wrk): the ratio "
               "with other load on the machine factored out")

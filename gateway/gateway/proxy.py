@@ -1,8 +1,8 @@
 """The front door: authenticate, authorise at the edge, limit, and forward to a service.
 
 Forwarding is a WSGI layer in front of the gateway's Flask app (`Forwarder`, the spec's
-`front`): every API request goes through it, and it measured about a third less of the
-gateway's CPU per request than the same work in a Flask view (bench/README.md, Gateway).
+`front`): every API request goes through it, and it measured 14-30 % less of the gateway's
+CPU per request than the same work in a Flask view (bench/README.md, Gateway).
 It shares the kit's AccessLog (ids, access line, metrics), the JSON error shape and the
 identity, access and limit rules below with the Flask routes (login, administration,
 Open311), which reach them through `authenticate` and `limit`.
