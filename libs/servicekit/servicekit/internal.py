@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
-import urllib.request
 
 from . import identity as ident
 from .connections import Connections, Unavailable
@@ -26,7 +25,11 @@ _connections = Connections(connect_timeout_s=3.0)  # one kept-alive socket per t
 
 
 class PeerError(OSError):
-    """A peer answered, but not with 2xx (an OSError, as urllib's HTTPError is, so callers read it as "not now")."""
+    """A peer answered, but not with 2xx (an OSError, so callers read it as "not now" unless they look at `status`)."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
 
 
 def get_json(settings, base_url: str, path: str, params: dict | None = None, timeout: float = 5.0,
@@ -39,27 +42,34 @@ def get_json(settings, base_url: str, path: str, params: dict | None = None, tim
     call itself. A GET on a connection the peer closed meanwhile is sent again on a new one.
     Every failure (refused, timed out, broken, a non-2xx answer) is an OSError.
     """
-    caller = as_identity or ident.Identity(f"service:{settings.service}", frozenset({"district_ops"}))
-    base = urllib.parse.urlsplit(base_url)
-    target = f"{base.path}{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
-    headers = ident.sign(caller, settings.identity_secret)
-    try:
-        answer = _connections.request(f"{base.scheme}://{base.netloc}", "GET", target, None, headers, timeout)
-        body = answer.read()
-    except (Unavailable, BrokenAnswer) as exc:
-        raise OSError(f"{type(exc).__name__}: {exc}") from exc
-    if not 200 <= answer.status < 300:
-        raise PeerError(f"HTTP {answer.status} from {base_url}{path}")
-    return json.loads(body)
+    query = f"?{urllib.parse.urlencode(params)}" if params else ""
+    return _call(settings, "GET", base_url, path + query, None, timeout, as_identity)
 
 
 def post_json(settings, base_url: str, path: str, body: dict, timeout: float = 5.0,
               as_identity: ident.Identity | None = None):
-    """POST JSON to another service, signed as this service or on behalf of `as_identity`."""
+    """POST JSON to another service, signed as this service or on behalf of `as_identity`.
+
+    Failures as for get_json; a non-2xx answer is a PeerError carrying its status. A POST sent
+    whole is never sent again (connections.py), whatever becomes of its answer.
+    """
+    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    return _call(settings, "POST", base_url, path, data, timeout, as_identity)
+
+
+def _call(settings, method: str, base_url: str, path: str, body: bytes | None, timeout: float,
+          as_identity: ident.Identity | None):
     caller = as_identity or ident.Identity(f"service:{settings.service}", frozenset({"district_ops"}))
-    request = urllib.request.Request(f"{base_url}{path}", method="POST",
-                                     data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-                                     headers={"Content-Type": "application/json",
-                                              **ident.sign(caller, settings.identity_secret)})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.load(response)
+    base = urllib.parse.urlsplit(base_url)
+    headers = ident.sign(caller, settings.identity_secret)
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    try:
+        answer = _connections.request(f"{base.scheme}://{base.netloc}", method, f"{base.path}{path}", body,
+                                      headers, timeout)
+        data = answer.read()
+    except (Unavailable, BrokenAnswer) as exc:
+        raise OSError(f"{type(exc).__name__}: {exc}") from exc
+    if not 200 <= answer.status < 300:
+        raise PeerError(f"HTTP {answer.status} from {base_url}{path}", answer.status)
+    return json.loads(data)

@@ -440,9 +440,7 @@ PAYABLE_HEADERS = ["奖励编号", "类别", "收款人", "金额(元)", "金额
 
 def reporter_identity(session: Session, award_id: str, purpose: str, who: Identity, settings) -> dict:
     """The reporter of an award, read from incidents on behalf of the office member (both sides log it)."""
-    import urllib.error
-
-    from servicekit.internal import get_json, service_url
+    from servicekit.internal import PeerError, get_json, service_url
 
     from .models import access_log
     row = _get(session, award_id)
@@ -453,8 +451,8 @@ def reporter_identity(session: Session, award_id: str, purpose: str, who: Identi
         person = get_json(settings, service_url("incidents", 8002),
                           f"/api/v1/incidents/reports/{row.incident_id}/reporter", {"purpose": purpose},
                           as_identity=who)
-    except urllib.error.HTTPError as exc:
-        raise ApiError(502, f"incidents refused: {exc.code}", code="bad_gateway") from None
+    except PeerError as exc:
+        raise ApiError(502, f"incidents refused: {exc.status}", code="bad_gateway") from None
     except OSError:
         raise ApiError(503, "incidents is unavailable; try again shortly", code="upstream_unavailable") from None
     return {"award_id": award_id, "name": person.get("name"), "phone": person.get("phone")}
@@ -463,9 +461,7 @@ def reporter_identity(session: Session, award_id: str, purpose: str, who: Identi
 def claim(session: Session, award_id: str, data: dict, who: Identity, settings) -> dict:
     """An anonymous reporter claims in person within the window: identity recorded by incidents,
     the award keeps only the pseudonym; the yearly cap is checked now that the reporter is known."""
-    import urllib.error
-
-    from servicekit.internal import post_json, service_url
+    from servicekit.internal import PeerError, post_json, service_url
     row = _get(session, award_id)
     if row.kind != "reward" or not row.payee_ref.startswith("unclaimed:"):
         raise ApiError(409, "this award is not waiting for a claim")
@@ -474,9 +470,9 @@ def claim(session: Session, award_id: str, data: dict, who: Identity, settings) 
     try:
         answer = post_json(settings, service_url("incidents", 8002),
                            f"/api/v1/incidents/reports/{row.incident_id}/reporter", data, as_identity=who)
-    except urllib.error.HTTPError as exc:
-        raise ApiError(exc.code if exc.code in (403, 409, 422) else 502,
-                       f"incidents refused the claim ({exc.code})") from None
+    except PeerError as exc:
+        raise ApiError(exc.status if exc.status in (403, 409, 422) else 502,
+                       f"incidents refused the claim ({exc.status})") from None
     except OSError:
         raise ApiError(503, "incidents is unavailable; try again shortly", code="upstream_unavailable") from None
     key = answer["reporter_key"]

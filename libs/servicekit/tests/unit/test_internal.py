@@ -1,4 +1,4 @@
-"""servicekit.internal.get_json: calls to a peer over one kept-alive connection, failures as OSError."""
+"""servicekit.internal.get_json and post_json: calls to a peer over one kept-alive connection, failures as OSError."""
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +33,16 @@ def peer():
             self.wfile.write(body)
             if drop:
                 self.close_connection = True  # the peer drops the kept-alive connection, without saying so
+
+        def do_POST(self):  # noqa: N802
+            sent = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen["requests"].append((self.path, dict(self.headers), sent))
+            body = json.dumps({"path": self.path, "got": sent}, ensure_ascii=False).encode()
+            self.send_response(seen["status"])
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, *_args):
             pass
@@ -97,3 +107,21 @@ def test_an_error_answer_or_no_peer_is_an_oserror(peer, settings):
         get_json(settings, base, "/down")
     with pytest.raises(OSError):
         get_json(settings, f"http://127.0.0.1:{free_port()}", "/nobody", timeout=1)
+
+
+def test_a_post_goes_on_the_same_kept_alive_connection_and_a_refusal_carries_its_status(peer, settings):
+    from servicekit.internal import PeerError, get_json, post_json
+    base, seen = peer
+    person = identity.Identity("clerk-1", frozenset({"rewards_office"}))
+    get_json(settings, base, "/before")
+    answer = post_json(settings, base, "/reports/R1/reporter", {"name": "赵六"}, as_identity=person)
+    assert answer == {"path": "/reports/R1/reporter", "got": {"name": "赵六"}}
+    assert seen["connections"] == 1
+    path, headers, _ = seen["requests"][1]
+    assert headers["Content-Type"] == "application/json"
+    assert identity.verify(headers, settings.identity_secret) == person
+    seen["status"] = 409
+    with pytest.raises(PeerError) as refused:
+        post_json(settings, base, "/reports/R1/reporter", {"name": "赵六"})
+    assert refused.value.status == 409 and isinstance(refused.value, OSError)
+    assert len(seen["requests"]) == 3  # refused once, not sent again

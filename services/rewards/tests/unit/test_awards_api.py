@@ -404,3 +404,24 @@ def test_a_returned_payment_is_not_failed_and_its_return_is_recorded_once(client
     assert other.status_code == 422 and "recorded once" in other.get_json()["error"]["fields"]["lines"][0]["problem"]
     assert _kinds(db, award_id) == ["award_approved", "award_paid", "award_payment_returned"]
     assert award_of_any(client, head, award_id)["payment"]["return_reason"] is None   # the first account stands
+
+
+def test_incidents_refusing_or_absent_is_told_apart_when_the_office_reads_a_reporter(client, verified_report,
+                                                                                      as_role, monkeypatch):
+    from servicekit import internal
+    verified_report("R31", outcome="fined")
+    office = as_role("rewards_office")
+    award = award_of(client, office, "R31")
+
+    def refused(*_args, **_kwargs):
+        raise internal.PeerError("HTTP 403 from incidents", 403)
+
+    def absent(*_args, **_kwargs):
+        raise OSError("ConnectionRefusedError")
+    answers = []
+    for peer in (refused, absent):
+        monkeypatch.setattr(internal, "get_json", peer)
+        answers.append(client.get(f"{API}/awards/{award['award_id']}/reporter", headers=office,
+                                  query_string={"purpose": "发放举报奖励"}))
+    assert [(a.status_code, a.get_json()["error"]["code"]) for a in answers] == [
+        (502, "bad_gateway"), (503, "upstream_unavailable")]
