@@ -8,10 +8,8 @@ per message). This applies `bench.ping` messages on a fresh PostgreSQL database 
                            the kit does inside (older kits: SELECT-then-INSERT inbox check,
                            new marshmallow schema instances per message; since 2b9df1c:
                            INSERT .. ON CONFLICT, cached schemas)
-  kit, one per call, no pre-ping   the same, engine built with pool_pre_ping=False
   kit, process_batch of K  Consumer.process_batch (kits since 2b9df1c): K = prefetch
                            messages in one transaction, one COMMIT
-  kit, process_batch of K, no pre-ping
   older kit + cached schemas   (older kits only) one EnvelopeSchema / data-schema instance
   proto: batch of K        prototype: K messages per transaction, INSERT .. ON CONFLICT
                            DO NOTHING RETURNING as the inbox check, one COMMIT
@@ -21,7 +19,8 @@ per message). This applies `bench.ping` messages on a fresh PostgreSQL database 
 
 Variants are patched in this process only (the kit's code is not changed); the
 prototypes are sketches written here to measure them. Rounds are interleaved so a
-burst of load on the machine hits every variant alike; medians are printed.
+burst of load on the machine hits every variant alike; medians are printed. (Variants
+without the pool's pre-ping were dropped once the kit stopped pre-pinging: acc47e7.)
 """
 from __future__ import annotations
 
@@ -47,21 +46,6 @@ def bodies(count: int, tag: str) -> list[bytes]:
     from servicekit.events import new_envelope
     return [new_envelope(PING, {"run": tag[:20], "seq": i, "note": "bench"}, "bench").to_json().encode()
             for i in range(count)]
-
-
-@contextmanager
-def no_pre_ping(db):
-    from sqlalchemy import create_engine
-    from sqlalchemy.orm import sessionmaker
-    db.engine  # noqa: B018 - build the kit's engine first
-    saved = (db._engine, db._sessionmaker)
-    engine = create_engine(db.url, pool_pre_ping=False, pool_size=5, max_overflow=10)
-    db._engine, db._sessionmaker = engine, sessionmaker(bind=engine, expire_on_commit=False)
-    try:
-        yield
-    finally:
-        engine.dispose()
-        db._engine, db._sessionmaker = saved
 
 
 @contextmanager
@@ -156,12 +140,8 @@ def main(argv=None) -> int:
         for round_no in range(args.rounds):
             tag = f"r{round_no}"
             measure("kit, one per call", kit, bodies(n, tag + "kit"))
-            with no_pre_ping(env.db):
-                measure("kit, one per call, no pre-ping", kit, bodies(n, tag + "nopp"))
             if batched:
                 measure(f"kit, process_batch of {k}", kit_batch, bodies(n, tag + "kb"), batch=k)
-                with no_pre_ping(env.db):
-                    measure(f"kit, process_batch of {k}, no pre-ping", kit_batch, bodies(n, tag + "kbn"), batch=k)
             else:
                 with cached_schemas():
                     measure("older kit + cached schemas", kit, bodies(n, tag + "cache"))
