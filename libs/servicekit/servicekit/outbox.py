@@ -14,9 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Iterator
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import make_url
@@ -26,6 +24,7 @@ from . import metrics
 from .config import Settings
 from .db import Database
 from .events import EventRegistry, new_envelope
+from .heldrows import HeldRows
 from .publisher import BrokerUnavailable, ConfirmingPublisher, OutgoingMessage
 from .tables import outbox, utcnow
 
@@ -51,7 +50,6 @@ COALESCE_COMMITS = 20
 _NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")
 _INSERT = insert(outbox)
 _NOTIFIED = "servicekit.outbox.notified"  # session.info key: where this session last sent NOTIFY
-_GATHERING = "servicekit.outbox.gathering"  # session.info key: the open Outbox.gathered block
 
 
 def _notify_needed(session: Session) -> bool:
@@ -84,6 +82,7 @@ class Outbox:
     def __init__(self, producer: str, registry: EventRegistry):
         self.producer = producer
         self.registry = registry
+        self._held = HeldRows("Outbox.gathered", _write)
 
     def add(self, session: Session, event_type: str, data: dict, version: int = 1) -> str:
         """Validate `data` against its schema and queue the event in `session`'s transaction."""
@@ -100,51 +99,14 @@ class Outbox:
             envelope = new_envelope(event_type, clean, self.producer, version)
             rows.append({"event_id": envelope.id, "event_type": event_type, "payload": envelope.to_json(),
                          "created_at": now, "next_attempt_at": now, "attempts": 0})
-        gathering = session.info.get(_GATHERING)
-        if gathering is not None:
-            if session.get_transaction() is not gathering.root or \
-                    session.get_nested_transaction() is not gathering.savepoint:
-                # Held back, an event would outlive a savepoint rolled back, or change transaction.
-                raise RuntimeError("Outbox.gathered: events added in a savepoint or transaction begun inside "
-                                   "the block; begin it outside, or add them outside the block")
-            gathering.rows.extend(rows)
-        else:
-            _write(session, rows)
+        self._held.add(session, rows)
         return [row["event_id"] for row in rows]
 
-    @contextmanager
-    def gathered(self, session: Session) -> Iterator[None]:
+    def gathered(self, session: Session):
         """Events added on `session` inside the block are written when it ends, in the order added:
         one INSERT for them all instead of one each (a use case publishing several events).
-
-        The block lies in one transaction and at one savepoint level (an add inside a savepoint
-        begun in the block is refused). A block inside another joins it. Ended by an exception,
-        it still writes what was added, as adding at once would have: the caller may yet commit.
-        """
-        if session.info.get(_GATHERING) is not None:
-            yield
-            return
-        session.connection()  # begins the transaction the events belong to
-        gathering = session.info[_GATHERING] = _Gathering(session.get_transaction(),
-                                                          session.get_nested_transaction())
-        try:
-            yield
-        except BaseException:
-            session.info.pop(_GATHERING, None)
-            try:
-                _write(session, gathering.rows)
-            except Exception:  # the transaction has failed as well: the block's own error is the one to see
-                log.debug("gathered outbox events not written after an error", exc_info=True)
-            raise
-        session.info.pop(_GATHERING, None)
-        _write(session, gathering.rows)
-
-
-class _Gathering:
-    __slots__ = ("root", "savepoint", "rows")
-
-    def __init__(self, root, savepoint):
-        self.root, self.savepoint, self.rows = root, savepoint, []
+        The rules of heldrows.HeldRows apply (one transaction and savepoint level; nesting joins)."""
+        return self._held.block(session)
 
 
 def _write(session: Session, rows: list[dict]) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from servicekit.config import load_settings
 from servicekit.errors import ApiError
+from servicekit.heldrows import HeldRows
 from servicekit.identity import Identity
 from servicekit.internal import get_json, service_url
 from servicekit.tables import utcnow
@@ -109,16 +110,14 @@ class _Written:
       our uncommitted entry takes the same seq and waits for us, then fails.
     - incidents[case_id]: the incident ids of a case this transaction created (nobody else
       can see it yet); dropped when this transaction attaches or moves incidents.
-    - entries: inside `_gathered`, the history entries appended but not inserted yet (None outside).
     """
 
-    __slots__ = ("owner", "last_entry", "incidents", "entries")
+    __slots__ = ("owner", "last_entry", "incidents")
 
     def __init__(self, owner):
         self.owner = owner
         self.last_entry: dict[str, tuple[int, str]] = {}
         self.incidents: dict[str, list[str]] = {}
-        self.entries: list[dict] | None = None
 
 
 def _written(session: Session) -> _Written:
@@ -127,21 +126,12 @@ def _written(session: Session) -> _Written:
     owner = (session.get_transaction(), session.get_nested_transaction())
     memo = session.info.get("dispatch.written")
     if memo is None or memo.owner[0] is not owner[0] or memo.owner[1] is not owner[1]:
-        if memo is not None and memo.entries:
-            raise RuntimeError("history entries held back (cases._gathered) across a savepoint or a commit")
         memo = session.info["dispatch.written"] = _Written(owner)
     return memo
 
 
-def _write_entries(session: Session, stop: bool) -> None:
-    """Insert the history entries `_gathered` held back; `stop`: hold none back from now on."""
-    memo = session.info.get("dispatch.written")
-    if memo is None or memo.entries is None:
-        return
-    entries, memo.entries = memo.entries, None if stop else []
-    if entries:
-        _written(session)  # still the transaction (and savepoint) they were appended in, or an error
-        session.execute(_INSERT_ENTRY, entries)
+# History entries of a use case, written in one INSERT at its end (the kit's HeldRows).
+_ENTRIES = HeldRows("dispatch history entries", lambda session, rows: session.execute(_INSERT_ENTRY, rows))
 
 
 @contextlib.contextmanager
@@ -149,23 +139,9 @@ def _gathered(session: Session):
     """A use case that appends several history entries and events (a report becoming a case: two of
     each; settled on the spot: six) writes them at its end, one INSERT for the entries and one for
     the events, instead of one each. Nothing in between reads them back: the chain's head and a new
-    case's incidents come from the memo (_Written). Ended by an exception, the block still writes
-    what it held, as writing at once would have."""
-    written = _written(session)
-    if written.entries is not None:  # inside another block: that one writes them
+    case's incidents come from the memo (_Written); `history` writes what is held first."""
+    with OUTBOX.gathered(session), _ENTRIES.block(session):
         yield
-        return
-    written.entries = []
-    with OUTBOX.gathered(session):
-        try:
-            yield
-        except BaseException:
-            try:
-                _write_entries(session, stop=True)
-            except Exception:  # the transaction has failed as well: the use case's own error is the one to see
-                log.debug("held-back history entries not written after an error", exc_info=True)
-            raise
-        _write_entries(session, stop=True)
 
 
 def _incidents(session: Session, case_id: str) -> list[str]:
@@ -204,10 +180,7 @@ def _record(session: Session, case_id: str, action: str, from_state: str | None,
              "to_state": to_state, "actor": actor.subject, "role": _role(actor), "grid_code": grid_code,
              "at": utcnow().isoformat(), "note": note, "evidence": list(evidence or []), "details": details or {}}
     entry["previous_hash"], entry["hash"] = previous, chain.entry_hash(entry, previous)
-    if written.entries is not None:
-        written.entries.append(entry)  # inserted with the others at the end of _gathered
-    else:
-        session.execute(_INSERT_ENTRY, entry)
+    _ENTRIES.add(session, [entry])  # inside _gathered: inserted with the others at its end
     written.last_entry[case_id] = (seq, entry["hash"])
     return entry
 
@@ -543,7 +516,7 @@ def _owe_callback(session: Session, row, public_note: str, note: str | None) -> 
 
 # -- reading ------------------------------------------------------------------------------
 def history(session: Session, case_id: str) -> list[dict]:
-    _write_entries(session, stop=False)  # inside _gathered (not so far): what it holds belongs in the answer
+    _ENTRIES.flush(session)  # inside _gathered (not so far): what it holds belongs in the answer
     rows = session.execute(select(case_history).where(case_history.c.case_id == case_id)
                            .order_by(case_history.c.seq)).all()
     return [{k: r._mapping[k] for k in chain.FIELDS + ("previous_hash", "hash")} for r in rows]
