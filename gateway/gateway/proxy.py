@@ -275,9 +275,9 @@ class Forwarder:
         headers.update(state["signatures"].headers(who, self.settings.identity_secret))
         headers["X-Request-ID"] = environ[REQUEST_ID]
         headers["X-Forwarded-For"] = environ.get("REMOTE_ADDR", "")
-        body = _request_body(environ, method, route.max_body_bytes or self.settings.max_body_bytes)
-        if body is not None:
-            headers["Content-Length"] = str(environ["CONTENT_LENGTH"] if not isinstance(body, bytes) else len(body))
+        body, length = _request_body(environ, method, route.max_body_bytes or self.settings.max_body_bytes)
+        if length is not None:
+            headers["Content-Length"] = str(length)  # none for a long chunked upload: it goes on chunked
         query = environ.get("QUERY_STRING")
         upstream = _send(state, route.service, method, upstream_path + (f"?{query}" if query else ""),
                          body, headers, route.timeout_s)
@@ -307,11 +307,13 @@ def _refuse_forged_identity(environ, secret: str) -> None:
 
 
 def _request_body(environ, method: str, limit: int | None):
-    """The caller's body: bytes when small, the input stream itself when large (streamed), or None.
+    """(body, its length) of the caller's request: bytes when small, a stream when large, or (None, None).
 
-    Over `limit`: 413 before a byte is sent on. A body of a declared length is read in one call:
-    werkzeug's get_data read it in a loop and once more to see the end (5.6 % of the gateway's
-    CPU per forwarded POST, py-spy, when forwarding was a Flask view).
+    Over `limit`: 413, before a byte is sent on when the length is declared. A declared body up
+    to SMALL_BODY_BYTES is read in one call (werkzeug's get_data read it in a loop and once more
+    to see the end: 5.6 % of the gateway's CPU per forwarded POST when forwarding was a Flask
+    view); a larger one streams through. A chunked body (no length said) is read whole when it
+    is small, else streamed on chunked, never held whole in memory (_CappedStream).
     """
     declared = environ.get("CONTENT_LENGTH")
     if declared:
@@ -324,20 +326,46 @@ def _request_body(environ, method: str, limit: int | None):
         if limit is not None and length > limit:
             raise ApiError(413, f"the body is larger than this route takes ({limit} bytes)")
         if length > SMALL_BODY_BYTES:
-            return environ["wsgi.input"]  # streamed through, never read whole
+            return environ["wsgi.input"], length  # streamed through, never read whole
         if length == 0:
-            return None if method not in ("POST", "PUT", "PATCH") else b""
+            return (b"", 0) if method in _BODY_METHODS else (None, None)
         body = environ["wsgi.input"].read(length)
         if len(body) != length:
             raise ApiError(400, "the body ended before its Content-Length", code="incomplete_body")
-        return body
-    if method in ("POST", "PUT", "PATCH") and environ.get("wsgi.input_terminated"):
-        # No length said: a chunked body (the server ends the input at its end), kept within the limit.
-        body = environ["wsgi.input"].read() if limit is None else environ["wsgi.input"].read(limit + 1)
-        if limit is not None and len(body) > limit:
+        return body, length
+    if method in _BODY_METHODS and environ.get("wsgi.input_terminated"):
+        # No length said: chunked (the server ends the input where the body ends).
+        first = environ["wsgi.input"].read(SMALL_BODY_BYTES + 1)
+        if len(first) > SMALL_BODY_BYTES:
+            return _CappedStream(first, environ["wsgi.input"], limit), None
+        if limit is not None and len(first) > limit:
             raise ApiError(413, f"the body is larger than this route takes ({limit} bytes)")
-        return body or None
-    return None
+        return (first, len(first)) if first else (None, None)
+    return None, None
+
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class _CappedStream:
+    """A long chunked upload: what was read to tell it was long, then the rest of the input.
+
+    Past `limit` it raises 413 mid-way: the service gets a chunked body that never ends, so it
+    does not act on it, and the caller gets the 413 (no answer has started yet).
+    """
+
+    def __init__(self, first: bytes, rest, limit: int | None):
+        self._first, self._rest, self._limit, self._seen = first, rest, limit, 0
+
+    def read(self, size: int) -> bytes:
+        if self._first:
+            data, self._first = self._first[:size], self._first[size:]
+        else:
+            data = self._rest.read(size)
+        self._seen += len(data)
+        if self._limit is not None and self._seen > self._limit:
+            raise ApiError(413, f"the body is larger than this route takes ({self._limit} bytes)")
+        return data
 
 
 def _relay(service: str, upstream: Answer) -> tuple[int, list, object]:

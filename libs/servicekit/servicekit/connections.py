@@ -151,8 +151,8 @@ class Connections:
     def request(self, base: str, method: str, target: str, body, headers: dict, timeout_s: float) -> Answer:
         """Send one request to the instance at `base` ("http://host:port"); its answer, unread.
 
-        `body`: None, bytes, or a file-like object (streamed; `headers` must then carry its
-        Content-Length). Raises Unavailable when the instance cannot be reached or gave no
+        `body`: None, bytes, or a file-like object (streamed: with the Content-Length `headers`
+        carry, or chunked when they carry none). Raises Unavailable when the instance cannot be reached or gave no
         answer (a connect timeout included), TimeoutError when it took longer than `timeout_s`
         to take the request or to answer.
         """
@@ -161,8 +161,12 @@ class Connections:
         lines = [f"{method} {target} HTTP/1.1", f"Host: {self._target(base)[2]}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         whole = body is None or isinstance(body, bytes)
+        # A stream of unknown length (a caller's chunked upload) goes on chunked, never held whole.
+        chunked = not whole and "Content-Length" not in headers
         if whole and "Content-Length" not in headers and (body or method in _BODY_EXPECTED):
             lines.append(f"Content-Length: {len(body or b'')}")
+        elif chunked:
+            lines.append("Transfer-Encoding: chunked")
         lines += ("", "")
         head = "\r\n".join(lines).encode("latin-1")
         message = head + body if body and whole else head
@@ -180,24 +184,28 @@ class Connections:
             else:
                 idle[base] = done
         try:
-            return self._exchange(sock or self._connect(base), method, message, body, whole, timeout_s, put_back)
+            return self._exchange(sock or self._connect(base), method, message, body, whole, chunked, timeout_s,
+                                  put_back)
         except (_SendFailed, _NoAnswer) as exc:
             if reused and whole and (isinstance(exc, _SendFailed) or method in IDEMPOTENT):
                 try:
-                    return self._exchange(self._connect(base), method, message, body, whole, timeout_s, put_back)
+                    return self._exchange(self._connect(base), method, message, body, whole, chunked, timeout_s,
+                                          put_back)
                 except (_SendFailed, _NoAnswer) as again:
                     raise Unavailable(str(again)) from None
             raise Unavailable(str(exc)) from None
 
     @staticmethod
-    def _exchange(sock, method, message, body, whole, timeout_s, put_back) -> Answer:
+    def _exchange(sock, method, message, body, whole, chunked, timeout_s, put_back) -> Answer:
         try:
             sock.settimeout(timeout_s)
             try:
                 sock.sendall(message)
                 if not whole:
                     while chunk := body.read(CHUNK_BYTES):
-                        sock.sendall(chunk)
+                        sock.sendall(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+                    if chunked:
+                        sock.sendall(b"0\r\n\r\n")
             except TimeoutError:
                 raise
             except OSError as exc:

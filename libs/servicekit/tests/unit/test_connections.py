@@ -21,6 +21,7 @@ class ScriptedServer:
         self.received = []  # (connection number, method, body)
         self.connections = 0
         self.targets = []
+        self.chunk_sizes = []  # the whole length of each chunked body
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.base = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         threading.Thread(target=self._accept, daemon=True).start()
@@ -44,12 +45,21 @@ class ScriptedServer:
                     return
                 method, target = line.split()[0].decode(), line.split()[1].decode()
                 self.targets.append(target)
-                length = 0
+                length, chunked = 0, False
                 while (header := reader.readline()) not in (b"\r\n", b""):
                     name, _, value = header.decode().partition(":")
                     if name.lower() == "content-length":
                         length = int(value)
-                body = reader.read(length)
+                    chunked |= name.lower() == "transfer-encoding" and value.strip() == "chunked"
+                if chunked:
+                    body = b""
+                    while size := int(reader.readline(), 16):
+                        body += reader.read(size)
+                        reader.readline()
+                    reader.readline()
+                    self.chunk_sizes.append(len(body))
+                else:
+                    body = reader.read(length)
                 self.received.append((number, method, body))
                 n += 1
                 action = self.script(n, method)
@@ -150,6 +160,16 @@ def test_a_streamed_body_is_never_replayed(server_with, monkeypatch):
     with pytest.raises(Unavailable):
         pool.request(server.base, "PUT", "/x", upload, {"Content-Length": "100000"}, 5.0)
     assert len(server.received) == 2
+
+
+def test_a_stream_of_unknown_length_goes_chunked_and_the_connection_stays_usable(server_with):
+    server, pool = server_with(), Connections()
+    upload = io.BytesIO(bytes(range(256)) * 1000)  # 256,000 bytes: several chunks
+    answer = pool.request(server.base, "POST", "/x", upload, {"Content-Type": "application/octet-stream"}, 5.0)
+    assert (answer.status, answer.read()) == (200, b"ok")
+    assert server.received[0][2] == bytes(range(256)) * 1000 and server.chunk_sizes == [256_000]
+    assert ask(pool, server, "POST", b"next") == (200, b"ok")
+    assert server.connections == 1 and server.received[1][2] == b"next"
 
 
 def test_an_answer_streams_in_chunks_and_then_frees_the_connection(server_with):
