@@ -30,7 +30,7 @@ from flask import Blueprint, Response, current_app, g, request
 
 from servicekit import identity as ident
 from servicekit.accesslog import REQUEST_ID, ROUTE, USER, request_path
-from servicekit.connections import IDEMPOTENT, Answer, Connections, Unavailable
+from servicekit.connections import IDEMPOTENT, Answer, BodyBroken, Connections, Unavailable
 from servicekit.errors import ApiError, error_body
 from servicekit.web import public, request_session, runtime
 
@@ -205,6 +205,8 @@ def _send(state, service: str, method: str, path_and_query: str, body, headers: 
             state["breaker"].failure(base)
             last = str(exc)[:200]
             continue
+        except BodyBroken:  # the caller's upload broke off: not the instance's fault
+            raise ApiError(400, "the request body broke off before its end", code="incomplete_body") from None
         except TimeoutError:
             state["breaker"].success(base)  # it is there, only slow
             raise ApiError(504, f"{service} did not answer within {timeout_s:.0f}s", code="upstream_timeout") from None

@@ -162,6 +162,25 @@ def test_a_body_shorter_than_its_content_length_is_refused_and_not_forwarded(fro
     assert b"incomplete_body" in answer
 
 
+def test_uploads_the_caller_abandons_are_400_and_never_open_the_services_circuit(front):
+    """The breaker opens after 5 failures of an instance; a caller breaking off its own upload is not one."""
+    import socket
+    host, port = front.removeprefix("http://").split(":")
+    for _ in range(6):
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(b"POST /api/v1/incidents/evidence HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 300000\r\n\r\n"
+                         + b"x" * 100_000)
+            sock.shutdown(socket.SHUT_WR)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+        assert b"incomplete_body" in answer
+    reachable = requests.get(f"{front}/api/v1/incidents/track/0000-0000-0000")
+    assert reachable.status_code == 404 and reachable.json()["error"]["code"] != "upstream_unavailable"
+
+
 def test_a_large_evidence_upload_streams_through_the_gateway_byte_for_byte(front):
     """Bigger than the gateway's default body limit (1 MiB): the evidence route allows uploads."""
     import hashlib

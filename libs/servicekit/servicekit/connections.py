@@ -51,6 +51,11 @@ class Unavailable(Exception):
     """
 
 
+class BodyBroken(Exception):
+    """Reading the body to send failed: the caller's own upload broke off (it went away, or sent
+    less than it said). Nothing to blame the instance for; the request was not sent whole."""
+
+
 class _SendFailed(Exception):
     """The request broke off while being sent: the service cannot have acted on it."""
 
@@ -108,6 +113,33 @@ class Answer:
                 self._sock = None
 
 
+class _Stream:
+    """A body streamed from a file-like object: with its declared length, or chunked when none is declared."""
+
+    __slots__ = ("body", "length", "chunked")
+
+    def __init__(self, body, declared: str | None):
+        self.body = body
+        self.length = int(declared) if declared is not None else None
+        self.chunked = declared is None  # a caller's chunked upload goes on chunked, never held whole
+
+    def send(self, sock) -> None:
+        sent = 0
+        while chunk := self._read():
+            sock.sendall(b"%x\r\n%b\r\n" % (len(chunk), chunk) if self.chunked else chunk)
+            sent += len(chunk)
+        if self.chunked:
+            sock.sendall(b"0\r\n\r\n")
+        elif sent != self.length:  # sent on as it was, the service would wait for the rest
+            raise BodyBroken(f"the body ended after {sent} of its {self.length} bytes")
+
+    def _read(self) -> bytes:
+        try:
+            return self.body.read(CHUNK_BYTES)
+        except OSError as exc:  # not the instance's socket: its errors must not count against it
+            raise BodyBroken(f"{type(exc).__name__}: {exc}") from exc
+
+
 def _dropped(sock) -> bool:
     """Whether an idle keep-alive socket was closed by the other end (it is readable: EOF or junk)."""
     try:
@@ -152,20 +184,20 @@ class Connections:
         """Send one request to the instance at `base` ("http://host:port"); its answer, unread.
 
         `body`: None, bytes, or a file-like object (streamed: with the Content-Length `headers`
-        carry, or chunked when they carry none). Raises Unavailable when the instance cannot be reached or gave no
-        answer (a connect timeout included), TimeoutError when it took longer than `timeout_s`
-        to take the request or to answer.
+        carry, or chunked when they carry none). Raises Unavailable when the instance cannot be
+        reached or gave no answer (a connect timeout included), TimeoutError when it took longer
+        than `timeout_s` to take the request or to answer, BodyBroken when a streamed body failed
+        or ended short on the caller's side.
         """
         if _NOT_ON_A_REQUEST_LINE.search(target):
             target = quote(target, safe=_KEPT_AS_IS)
         lines = [f"{method} {target} HTTP/1.1", f"Host: {self._target(base)[2]}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         whole = body is None or isinstance(body, bytes)
-        # A stream of unknown length (a caller's chunked upload) goes on chunked, never held whole.
-        chunked = not whole and "Content-Length" not in headers
+        stream = None if whole else _Stream(body, headers.get("Content-Length"))
         if whole and "Content-Length" not in headers and (body or method in _BODY_EXPECTED):
             lines.append(f"Content-Length: {len(body or b'')}")
-        elif chunked:
+        elif stream is not None and stream.chunked:
             lines.append("Transfer-Encoding: chunked")
         lines += ("", "")
         head = "\r\n".join(lines).encode("latin-1")
@@ -184,28 +216,23 @@ class Connections:
             else:
                 idle[base] = done
         try:
-            return self._exchange(sock or self._connect(base), method, message, body, whole, chunked, timeout_s,
-                                  put_back)
+            return self._exchange(sock or self._connect(base), method, message, stream, timeout_s, put_back)
         except (_SendFailed, _NoAnswer) as exc:
             if reused and whole and (isinstance(exc, _SendFailed) or method in IDEMPOTENT):
                 try:
-                    return self._exchange(self._connect(base), method, message, body, whole, chunked, timeout_s,
-                                          put_back)
+                    return self._exchange(self._connect(base), method, message, stream, timeout_s, put_back)
                 except (_SendFailed, _NoAnswer) as again:
                     raise Unavailable(str(again)) from None
             raise Unavailable(str(exc)) from None
 
     @staticmethod
-    def _exchange(sock, method, message, body, whole, chunked, timeout_s, put_back) -> Answer:
+    def _exchange(sock, method, message, stream, timeout_s, put_back) -> Answer:
         try:
             sock.settimeout(timeout_s)
             try:
                 sock.sendall(message)
-                if not whole:
-                    while chunk := body.read(CHUNK_BYTES):
-                        sock.sendall(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
-                    if chunked:
-                        sock.sendall(b"0\r\n\r\n")
+                if stream is not None:
+                    stream.send(sock)
             except TimeoutError:
                 raise
             except OSError as exc:

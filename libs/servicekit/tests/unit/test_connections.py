@@ -172,6 +172,18 @@ def test_a_stream_of_unknown_length_goes_chunked_and_the_connection_stays_usable
     assert server.connections == 1 and server.received[1][2] == b"next"
 
 
+def test_an_upload_that_breaks_off_on_the_callers_side_is_not_the_services_failure(server_with):
+    class BrokenUpload:
+        def read(self, _size):
+            raise ConnectionResetError("the caller went away")
+    server, pool = server_with(), Connections()
+    with pytest.raises(connections.BodyBroken):
+        pool.request(server.base, "PUT", "/x", BrokenUpload(), {"Content-Length": "100000"}, 5.0)
+    with pytest.raises(connections.BodyBroken, match="ended after 5 of its 100000 bytes"):
+        pool.request(server.base, "PUT", "/x", io.BytesIO(b"short"), {"Content-Length": "100000"}, 5.0)
+    assert ask(pool, server) == (200, b"ok")  # and the next request goes as usual
+
+
 def test_an_answer_streams_in_chunks_and_then_frees_the_connection(server_with):
     server, pool = server_with(), Connections()
     answer = pool.request(server.base, "GET", "/x", None, {}, 5.0)
