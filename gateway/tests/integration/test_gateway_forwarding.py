@@ -148,33 +148,33 @@ def test_a_body_over_the_gateways_limit_is_a_json_413(front):
     assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
 
 
-def test_a_body_shorter_than_its_content_length_is_refused_and_not_forwarded(front):
+def sent_and_abandoned(front, request: bytes) -> bytes:
+    """Send `request` raw, stop sending (the caller goes quiet mid-body), and read the answer to its end."""
     import socket
     host, port = front.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(b"POST /ops/incidents/probes HTTP/1.1\r\nHost: x\r\nX-API-Key: ops-key\r\n"
-                     b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"note\": \"short\"}")
+        sock.sendall(request)
         sock.shutdown(socket.SHUT_WR)
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
+    return answer
+
+
+def test_a_body_shorter_than_its_content_length_is_refused_and_not_forwarded(front):
+    answer = sent_and_abandoned(front, b"POST /ops/incidents/probes HTTP/1.1\r\nHost: x\r\nX-API-Key: ops-key\r\n"
+                                       b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+                                       b"{\"note\": \"short\"}")
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     assert b"incomplete_body" in answer
 
 
 def test_uploads_the_caller_abandons_are_400_and_never_open_the_services_circuit(front):
     """The breaker opens after 5 failures of an instance; a caller breaking off its own upload is not one."""
-    import socket
-    host, port = front.removeprefix("http://").split(":")
     for _ in range(6):
-        with socket.create_connection((host, int(port)), timeout=10) as sock:
-            sock.sendall(b"POST /api/v1/incidents/evidence HTTP/1.1\r\nHost: x\r\n"
-                         b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 300000\r\n\r\n"
-                         + b"x" * 100_000)
-            sock.shutdown(socket.SHUT_WR)
-            answer = b""
-            while chunk := sock.recv(65536):
-                answer += chunk
+        answer = sent_and_abandoned(front, b"POST /api/v1/incidents/evidence HTTP/1.1\r\nHost: x\r\n"
+                                           b"Content-Type: multipart/form-data; boundary=b\r\n"
+                                           b"Content-Length: 300000\r\n\r\n" + b"x" * 100_000)
         assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
         assert b"incomplete_body" in answer
     reachable = requests.get(f"{front}/api/v1/incidents/track/0000-0000-0000")

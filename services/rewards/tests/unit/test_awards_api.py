@@ -186,6 +186,17 @@ def _kinds(db, award_id):
                                .order_by(ledger_entries.c.at, ledger_entries.c.entry_id)).scalars().all()
 
 
+def _paid_again(client, head, award_id, used, new) -> dict:
+    """After a failed or returned transfer: the old reference is refused, a new one pays (its payments listed)."""
+    reused = client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "again-1"},
+                         json={"channel": "bank", "reference": used})
+    assert reused.status_code == 409 and reused.get_json()["error"]["code"] == "reference_used"
+    again = client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "again-2"},
+                        json={"channel": "bank", "reference": new})
+    assert again.status_code == 200 and again.get_json()["state"] == "paid"
+    return again.get_json()
+
+
 def test_a_failed_transfer_puts_the_award_back_to_pay_and_it_is_paid_again_under_a_new_reference(
         client, verified_report, as_role, db):
     award_id, year, head = _paid(client, as_role, verified_report, reference="BANK-0101")
@@ -208,13 +219,8 @@ def test_a_failed_transfer_puts_the_award_back_to_pay_and_it_is_paid_again_under
     assert len(events) == 1 and events[0]["data"]["award_id"] == award_id and events[0]["data"]["state"] == "approved"
     assert "pseudonym-1" not in json.dumps(events) and "BANK-0101" not in json.dumps(events)
 
-    reused = client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "again-1"},
-                         json={"channel": "bank", "reference": "BANK-0101"})
-    assert reused.status_code == 409 and reused.get_json()["error"]["code"] == "reference_used"
-    again = client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "again-2"},
-                        json={"channel": "bank", "reference": "BANK-0102"})
-    assert again.status_code == 200 and again.get_json()["state"] == "paid"
-    assert [(p["attempt"], p["reference"], p["reconciled"]) for p in again.get_json()["payments"]] == [
+    again = _paid_again(client, head, award_id, "BANK-0101", "BANK-0102")
+    assert [(p["attempt"], p["reference"], p["reconciled"]) for p in again["payments"]] == [
         (1, "BANK-0101", "failed"), (2, "BANK-0102", None)]
     assert client.get(f"{API}/queue/to_pay", headers=head).get_json()["items"] == []
 
@@ -328,13 +334,8 @@ def test_a_returned_transfer_puts_the_award_back_to_pay_and_it_is_paid_again_und
         assert answer.status_code == 200 and answer.get_json()["changed"] == 0, answer.get_json()
     assert _kinds(db, award_id) == ["award_approved", "award_paid", "award_payment_returned"]
 
-    reused = client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "again-1"},
-                         json={"channel": "bank", "reference": "BANK-0501"})
-    assert reused.status_code == 409 and reused.get_json()["error"]["code"] == "reference_used"
-    again = client.post(f"{API}/awards/{award_id}/pay", headers={**head, "Idempotency-Key": "again-2"},
-                        json={"channel": "bank", "reference": "BANK-0502"})
-    assert again.status_code == 200 and again.get_json()["state"] == "paid"
-    assert [(p["attempt"], p["reference"], p["outcome"]) for p in again.get_json()["payments"]] == [
+    again = _paid_again(client, head, award_id, "BANK-0501", "BANK-0502")
+    assert [(p["attempt"], p["reference"], p["outcome"]) for p in again["payments"]] == [
         (1, "BANK-0501", "returned"), (2, "BANK-0502", "pending")]
     later = client.post(f"{API}/reconciliation", headers=head, json={"lines": [
         *bank_file["lines"], {"reference": "BANK-0502", "status": "confirmed"}]})
