@@ -25,19 +25,17 @@ def peer():
             seen["requests"].append((self.path, dict(self.headers)))
             # Decided before answering: once the client has the answer, the test may change close_after.
             drop = seen["close_after"] is not None and len(seen["requests"]) >= seen["close_after"]
-            body = json.dumps({"path": self.path}).encode()
-            self.send_response(seen["status"])
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer({"path": self.path})
             if drop:
                 self.close_connection = True  # the peer drops the kept-alive connection, without saying so
 
         def do_POST(self):  # noqa: N802
             sent = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen["requests"].append((self.path, dict(self.headers), sent))
-            body = json.dumps({"path": self.path, "got": sent}, ensure_ascii=False).encode()
+            self.answer({"path": self.path, "got": sent})
+
+        def answer(self, payload):
+            body = json.dumps(payload, ensure_ascii=False).encode()
             self.send_response(seen["status"])
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
