@@ -241,8 +241,11 @@ def _open_case(session: Session, data: dict) -> None:
         if session.execute(_CASE_OF_INCIDENT, {"incident_id": data["incident_id"]}).first():
             return  # already known (a report can arrive again after a replay)
         first = session.execute(_CASE_OF_INCIDENT, {"incident_id": data["duplicate_of"]}).first()
-        if first is not None:
-            row = _get(session, first.case_id)
+        row = _get(session, first.case_id) if first is not None else None
+        # Intake links a report to an open one as it sees it; the case may have ended meanwhile
+        # (incidents hears of it a moment later). Then the problem is back: the report opens a
+        # case of its own, instead of joining one that nobody works any more.
+        if row is not None and row.state not in lifecycle.TERMINAL_STATES:
             session.execute(_INSERT_INCIDENT, {"incident_id": data["incident_id"], "case_id": row.case_id,
                                                "attached_at": now})
             _written(session).incidents.pop(row.case_id, None)
@@ -251,6 +254,9 @@ def _open_case(session: Session, data: dict) -> None:
             # The later reporter follows the case from now on, not from its next move.
             _event(session, row, "case.report_attached", SYSTEM, "attach_report")
             return
+        ended = row.case_id if row is not None else None
+    else:
+        ended = None
     location = data["location"]
     case_id = _new_case_id(now)
     city = data.get("city")
@@ -276,7 +282,8 @@ def _open_case(session: Session, data: dict) -> None:
     written.last_entry[case_id] = (0, chain.GENESIS)  # created just now: no history yet
     written.incidents[case_id] = [data["incident_id"]]
     _record(session, case_id, "create", None, "new", SYSTEM, None,
-            details={"incident_id": data["incident_id"], "channel": data["channel"], "grid_hint": data["grid_hint"]})
+            details={"incident_id": data["incident_id"], "channel": data["channel"], "grid_hint": data["grid_hint"]}
+            | ({"recurs_after_case": ended} if ended else {}))
     _event(session, row, "case.created", SYSTEM, "create")
     if is_order:
         orders.issue(session, data["incident_id"], city)

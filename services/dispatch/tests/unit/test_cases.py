@@ -164,6 +164,22 @@ def test_a_duplicate_report_joins_the_first_reporters_case(db, report, registry_
     assert case["incident_ids"] == [first, second] and case["first_incident"] == first
 
 
+def test_a_duplicate_of_a_report_whose_case_has_ended_opens_a_case_of_its_own(db, report, registry_locate, client,
+                                                                              as_role):
+    """Intake linked it to a report it still saw open; dispatch had closed that case meanwhile."""
+    first = report(channel="patrol", reported_by="staff-1", handled_on_spot=True)  # closed at once
+    ended = case_of(db, first)
+    ops = as_role("district_ops")
+    assert client.get(f"{API}/cases/{ended}", headers=ops).get_json()["state"] == "closed"
+    later = report(duplicate_of=first)
+    case_id = case_of(db, later)
+    assert case_id != ended
+    case = client.get(f"{API}/cases/{case_id}", headers=ops).get_json()
+    assert case["state"] == "assigned" and case["incident_ids"] == [later] and case["first_incident"] == later
+    assert case["history"][0]["details"]["recurs_after_case"] == ended
+    assert client.get(f"{API}/cases/{ended}", headers=ops).get_json()["incident_ids"] == [first]
+
+
 def test_a_report_delivered_again_as_a_new_event_opens_no_second_case(db, report, registry_locate):
     """A replayed or re-sent report (another event id, same incident) is recognised by its incident id."""
     from dispatch.models import cases
