@@ -1,5 +1,4 @@
 """The gateway's edge through real processes: people's tokens, limits, slow and absent upstreams, CORS."""
-import json
 import os
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from servicekit.testing import free_port
+from servicekit.testing import refused_port
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +49,7 @@ def edge(broker, pg_databases, processes, slow_upstream):
                    "CORS_ORIGINS": "https://grid.example.cn", "GATEWAY_TIMEOUT_ASSESSMENT_S": "1",
                    "UPSTREAM_INCIDENTS_URL": f"http://127.0.0.1:{incidents.port}",
                    "UPSTREAM_ASSESSMENT_URL": slow_upstream,
-                   "UPSTREAM_DISPATCH_URL": f"http://127.0.0.1:{free_port()}"}
+                   "UPSTREAM_DISPATCH_URL": f"http://127.0.0.1:{refused_port()}"}
     cli("gateway", gateway_env, "migrate")
     cli("gateway", gateway_env, "accounts", "create", "--username", "ops.li", "--role", "district_ops",
         "--display-name", "李督办", "--password-stdin", stdin="a long enough passphrase\n")

@@ -11,7 +11,7 @@ from openapi_spec_validator import validate as validate_spec
 from gateway.keys import key_digest
 from servicekit import identity as ident
 from servicekit.config import DEV_IDENTITY_SECRET
-from servicekit.testing import free_port, wait_until
+from servicekit.testing import refused_port, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ def stack(broker, pg_databases, processes, tmp_path):
     gateway = processes.web("gateway", {
         **gateway_env, "GATEWAY_API_KEYS_FILE": str(keys),
         "UPSTREAM_INCIDENTS_URL": f"http://127.0.0.1:{incidents.port}",
-        "UPSTREAM_DISPATCH_URL": f"http://127.0.0.1:{free_port()}"}, workers=1)
+        "UPSTREAM_DISPATCH_URL": f"http://127.0.0.1:{refused_port()}"}, workers=1)
     return {"url": f"http://127.0.0.1:{gateway.port}", "gateway": gateway}
 
 

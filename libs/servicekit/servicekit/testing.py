@@ -36,6 +36,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+_refusing: list[socket.socket] = []
+
+
+def refused_port() -> int:
+    """A port where every connection is refused, for an upstream that is down.
+
+    Not free_port(): its number is free again at once, and the next server a test starts may be
+    given it and answer there (a gateway whose "absent" upstream was itself). This one stays bound
+    and never listens, for as long as the test process runs.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _refusing.append(sock)
+    return sock.getsockname()[1]
+
+
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05, message: str = "condition"):
     """Poll `predicate` until it returns something truthy; fail the test after `timeout`."""
     deadline = time.monotonic() + timeout

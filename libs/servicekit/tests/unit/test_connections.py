@@ -9,7 +9,7 @@ import pytest
 
 from servicekit import connections
 from servicekit.connections import Connections, Unavailable
-from servicekit.testing import free_port
+from servicekit.testing import refused_port
 
 
 class ScriptedServer:
@@ -195,7 +195,7 @@ def test_an_answer_streams_in_chunks_and_then_frees_the_connection(server_with):
 def test_nobody_listening_is_unavailable_and_a_silent_service_a_timeout(server_with):
     pool = Connections()
     with pytest.raises(Unavailable):
-        pool.request(f"http://127.0.0.1:{free_port()}", "GET", "/x", None, {}, 5.0)
+        pool.request(f"http://127.0.0.1:{refused_port()}", "GET", "/x", None, {}, 5.0)
     silent = server_with(lambda n, method: time.sleep(2))
     with pytest.raises(TimeoutError):
         pool.request(silent.base, "GET", "/x", None, {}, 0.3)

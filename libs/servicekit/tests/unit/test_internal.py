@@ -98,13 +98,13 @@ def test_a_connection_the_peer_closed_meanwhile_is_replaced_without_failing(peer
 
 def test_an_error_answer_or_no_peer_is_an_oserror(peer, settings):
     from servicekit.internal import get_json
-    from servicekit.testing import free_port
+    from servicekit.testing import refused_port
     base, seen = peer
     seen["status"] = 503
     with pytest.raises(OSError, match="503"):
         get_json(settings, base, "/down")
     with pytest.raises(OSError):
-        get_json(settings, f"http://127.0.0.1:{free_port()}", "/nobody", timeout=1)
+        get_json(settings, f"http://127.0.0.1:{refused_port()}", "/nobody", timeout=1)
 
 
 def test_a_post_goes_on_the_same_kept_alive_connection_and_a_refusal_carries_its_status(peer, settings):
