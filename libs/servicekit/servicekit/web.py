@@ -53,6 +53,14 @@ def public(view):
     return view
 
 
+def signed_identity(headers, secret: str) -> ident.Identity | None:
+    """The identity signed into `headers` (a mapping with .get), None without one; 401 when forged or stale."""
+    try:
+        return ident.verify(headers, secret)
+    except ident.InvalidIdentity as exc:
+        raise ApiError(401, f"invalid identity: {exc}", code="invalid_identity") from None
+
+
 def current_identity() -> ident.Identity | None:
     return g.get("identity")
 
@@ -190,10 +198,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None) -> Flask:
         g.request_id = environ.get(REQUEST_ID) or new_request_id()  # set by AccessLog around the app
         environ[ROUTE] = request.url_rule.rule if request.url_rule else "unmatched"
         view = app.view_functions.get(request.endpoint) if request.endpoint else None
-        try:
-            g.identity = ident.verify(request.headers, settings.identity_secret)
-        except ident.InvalidIdentity as exc:
-            raise ApiError(401, f"invalid identity: {exc}", code="invalid_identity")
+        g.identity = signed_identity(request.headers, settings.identity_secret)
         if g.identity is not None:
             environ[USER] = g.identity.subject
         elif view is not None and not getattr(view, "_envgrid_public", False):

@@ -237,6 +237,7 @@ def open_case(session: Session, envelope, data: dict) -> None:
 
 def _open_case(session: Session, data: dict) -> None:
     now = utcnow()
+    ended = None  # the case of the report this one duplicates, when that case has ended
     if data["duplicate_of"]:
         if session.execute(_CASE_OF_INCIDENT, {"incident_id": data["incident_id"]}).first():
             return  # already known (a report can arrive again after a replay)
@@ -255,8 +256,6 @@ def _open_case(session: Session, data: dict) -> None:
             _event(session, row, "case.report_attached", SYSTEM, "attach_report")
             return
         ended = row.case_id if row is not None else None
-    else:
-        ended = None
     location = data["location"]
     case_id = _new_case_id(now)
     city = data.get("city")
