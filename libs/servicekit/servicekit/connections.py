@@ -1,4 +1,4 @@
-"""Keep-alive connections to the services: one socket per thread per upstream instance.
+"""Keep-alive connections to the services: a pool of idle sockets per upstream instance.
 
 Used by the gateway to forward every request, and by `internal.get_json` for the calls
 services make to each other (dispatch locates every report this way).
@@ -11,9 +11,12 @@ the request is written in one `sendall` (headers are already valid, they came th
 gunicorn's parser or are the caller's own); the answer is read by wire.Response, which
 replaced http.client's HTTPResponse for its cost (wire.py says why).
 
-A gunicorn gthread worker handles one request per thread at a time, so a socket per thread
-and instance needs no pool and no lock: the thread takes it for the exchange and puts it back
-once the answer is read whole.
+A request takes an idle socket (or opens one) for its exchange and puts it back once the answer
+is read whole, so a socket serves one request at a time and the pool grows to the number of
+requests in flight to that instance at once. The pool is a deque per instance: its append and
+pop need no lock, whether the requests run on threads (gthread, the services) or greenlets
+(gevent, the gateway). LIFO: the socket used last is the one least likely to have been closed
+by the service meanwhile; past MAX_IDLE a socket put back is closed instead.
 
 Stale connections: a service closes a keep-alive connection that was idle too long (gunicorn
 keepalive). Before reusing one we poll it: readable means the other end closed it (or sent
@@ -26,17 +29,18 @@ upload) cannot be replayed and is never retried either.
 """
 from __future__ import annotations
 
+import collections
 import re
 import select
 import socket
 import ssl
-import threading
 from urllib.parse import quote, urlsplit
 
 from . import wire
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 CHUNK_BYTES = 64 * 1024
+MAX_IDLE = 64  # idle sockets kept per instance: more than a process has requests in flight at once
 # Flask hands over the path percent-decoded: a space, a control character or a non-ASCII
 # character has to be encoded again before it goes on the request line (urllib3 did it too).
 _NOT_ON_A_REQUEST_LINE = re.compile(r"[^A-Za-z0-9._~!$&'()*+,;=:@/?%-]")
@@ -67,7 +71,7 @@ class _NoAnswer(Exception):
 class Answer:
     """An upstream's status and headers; the body read whole (`read`) or in chunks (`stream`).
 
-    The connection goes back to its thread only when the body has been read to the end and
+    The connection goes back to the pool only when the body has been read to the end and
     the service keeps it open; `close` (or a read that fails) discards it, as its state is
     then unknown.
     """
@@ -149,17 +153,33 @@ def _dropped(sock) -> bool:
 
 
 class Connections:
-    def __init__(self, connect_timeout_s: float = 2.0):
+    def __init__(self, connect_timeout_s: float = 2.0, max_idle: int = MAX_IDLE):
         self.connect_timeout_s = connect_timeout_s
-        self._local = threading.local()
+        self.max_idle = max_idle
+        self._idle: dict[str, collections.deque] = {}  # base -> idle sockets, the last put back on the right
         self._targets: dict[str, tuple[str, int, str, ssl.SSLContext | None]] = {}
 
-    def _idle(self) -> dict:
-        try:
-            return self._local.idle
-        except AttributeError:
-            self._local.idle = {}
-            return self._local.idle
+    def close(self) -> None:
+        """Close every idle socket (those in use close when their answer is done)."""
+        for idle in list(self._idle.values()):
+            while idle:
+                try:
+                    idle.pop().close()
+                except IndexError:  # taken meanwhile
+                    break
+
+    def _take(self, base: str):
+        """An idle socket to `base` the service has not closed meanwhile, or None."""
+        idle = self._idle.get(base)
+        while idle:
+            try:
+                sock = idle.pop()
+            except IndexError:  # another request took the last one between the test and the pop
+                return None
+            if not _dropped(sock):
+                return sock
+            sock.close()
+        return None
 
     def _target(self, base: str):
         """(host, port, the Host header, a TLS context or None) of "http[s]://host[:port]"."""
@@ -203,18 +223,17 @@ class Connections:
         head = "\r\n".join(lines).encode("latin-1")
         message = head + body if body and whole else head
 
-        idle = self._idle()
-        sock = idle.pop(base, None)
+        sock = self._take(base)
         reused = sock is not None
-        if reused and _dropped(sock):
-            sock.close()
-            sock, reused = None, False
 
         def put_back(done):
-            if base in idle:
-                done.close()
+            idle = self._idle.get(base)
+            if idle is None:
+                idle = self._idle.setdefault(base, collections.deque())
+            if len(idle) < self.max_idle:
+                idle.append(done)
             else:
-                idle[base] = done
+                done.close()
         try:
             return self._exchange(sock or self._connect(base), method, message, stream, timeout_s, put_back)
         except (_SendFailed, _NoAnswer) as exc:

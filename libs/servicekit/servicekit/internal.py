@@ -21,7 +21,7 @@ def service_url(service: str, default_port: int) -> str:
     return os.environ.get(name, f"http://127.0.0.1:{default_port}").rstrip("/")
 
 
-_connections = Connections(connect_timeout_s=3.0)  # one kept-alive socket per thread and peer
+_connections = Connections(connect_timeout_s=3.0)  # kept-alive sockets pooled per peer
 
 
 class PeerError(OSError):

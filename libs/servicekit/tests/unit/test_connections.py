@@ -1,5 +1,6 @@
 """The kit's keep-alive connections (the gateway's forwarding, calls between services) against a scripted local HTTP server: reuse, stale
 connections, what is retried and what never is."""
+import collections
 import io
 import socket
 import threading
@@ -92,11 +93,38 @@ def ask(pool, server, method="GET", body=None):
     return answer.status, answer.read()
 
 
-def test_a_thread_reuses_its_keep_alive_connection(server_with):
+def test_requests_one_after_another_reuse_one_keep_alive_connection(server_with):
     server, pool = server_with(), Connections()
     assert ask(pool, server) == (200, b"ok")
     assert ask(pool, server, "POST", b"{}") == (200, b"ok")
     assert server.connections == 1
+
+
+def test_a_connection_serves_one_request_at_a_time_and_the_pool_keeps_those_it_needed(server_with):
+    server, pool = server_with(), Connections()
+    # Two requests in flight at once (the first answer not read yet): two connections.
+    first = pool.request(server.base, "GET", "/x", None, {}, 5.0)
+    second = pool.request(server.base, "GET", "/x", None, {}, 5.0)
+    assert (first.read(), second.read()) == (b"ok", b"ok")
+    assert server.connections == 2
+    # Both went back to the pool: two more at once open none.
+    third = pool.request(server.base, "GET", "/x", None, {}, 5.0)
+    fourth = pool.request(server.base, "GET", "/x", None, {}, 5.0)
+    assert (third.read(), fourth.read()) == (b"ok", b"ok")
+    assert server.connections == 2
+    # The one put back last is taken first (the least likely to have gone stale).
+    assert [c for c, _, _ in server.received] == [1, 2, 2, 1]
+
+
+def test_sockets_put_back_past_the_idle_limit_are_closed(server_with):
+    server, pool = server_with(), Connections(max_idle=1)
+    answers = [pool.request(server.base, "GET", "/x", None, {}, 5.0) for _ in range(3)]
+    assert [a.read() for a in answers] == [b"ok"] * 3
+    assert len(pool._idle[server.base]) == 1
+    assert ask(pool, server) == (200, b"ok") and ask(pool, server) == (200, b"ok")
+    assert server.connections == 3
+    pool.close()
+    assert not pool._idle[server.base]
 
 
 def test_a_connection_the_service_closed_while_idle_is_replaced_before_sending(server_with):
@@ -110,7 +138,7 @@ def test_a_connection_the_service_closed_while_idle_is_replaced_before_sending(s
 def test_a_connection_the_service_says_it_closes_is_not_kept(server_with):
     server, pool = server_with(lambda n, method: "answer, saying close"), Connections()
     assert ask(pool, server) == (200, b"ok")
-    assert pool._idle() == {}
+    assert not pool._idle.get(server.base)
     assert ask(pool, server) == (200, b"ok")
     assert server.connections == 2
 
@@ -147,7 +175,7 @@ def test_a_post_that_could_not_be_sent_on_a_stale_connection_is_sent_on_a_fresh_
 
         def close(self):
             pass
-    pool._idle()[server.base] = StaleSocket()
+    pool._idle[server.base] = collections.deque([StaleSocket()])
     assert ask(pool, server, "POST", b"second") == (200, b"ok")
     assert [(c, body) for c, _, body in server.received] == [(1, b"first"), (2, b"second")]
 

@@ -64,8 +64,7 @@ def fresh_connections(monkeypatch):
     from servicekit.connections import Connections
     monkeypatch.setattr(internal, "_connections", Connections())
     yield
-    for sock in getattr(internal._connections._local, "idle", {}).values():
-        sock.close()
+    internal._connections.close()
 
 
 def test_calls_share_one_connection_and_are_signed_as_dispatch(peer, settings):
