@@ -3,7 +3,10 @@
 A fixed one-minute window per caller, counted in Redis when GATEWAY_REDIS_URL is
 set (shared by every gateway replica), in this process's memory otherwise.
 Limits (requests per minute): GATEWAY_RATE_KEY (machine clients, default 1200),
-GATEWAY_RATE_USER (people, 600), GATEWAY_RATE_PUBLIC (per IP, 60).
+GATEWAY_RATE_USER (people, 600), GATEWAY_RATE_PUBLIC (per IP, 60). Logging in has limits
+of its own, checked before any password is hashed: GATEWAY_RATE_LOGIN attempts per
+username (10: guessing one person's password) and GATEWAY_RATE_LOGIN_IP per client IP (60:
+trying many usernames; an office behind one address still logs everyone in).
 """
 from __future__ import annotations
 
@@ -48,7 +51,9 @@ class RateLimiter:
         self.fallback = MemoryCounter()
         self.limits = {"key": int(env.get("GATEWAY_RATE_KEY", "1200")),
                        "user": int(env.get("GATEWAY_RATE_USER", "600")),
-                       "public": int(env.get("GATEWAY_RATE_PUBLIC", "60"))}
+                       "public": int(env.get("GATEWAY_RATE_PUBLIC", "60")),
+                       "login": int(env.get("GATEWAY_RATE_LOGIN", "10")),
+                       "login_ip": int(env.get("GATEWAY_RATE_LOGIN_IP", "60"))}
 
     def check(self, kind: str, who: str, now: float | None = None) -> int | None:
         """None when allowed; else the seconds to wait (for Retry-After)."""

@@ -7,13 +7,13 @@ It shares the kit's AccessLog (ids, access line, metrics), the JSON error shape 
 identity, access and limit rules below with the Flask routes (login, administration,
 Open311), which reach them through `authenticate` and `limit`.
 
-Forwarding uses keep-alive connections (one per thread per upstream instance:
-servicekit.connections) to the services' gthread workers. Bodies up to SMALL_BODY_BYTES
-go whole (one send, one read: most API calls); larger ones stream both ways, so an
-evidence video is never held whole in memory. The caller's own identity headers are
-dropped and the gateway's signed ones put in their place. Upstream failures answer in the
-services' JSON error shape: 503 when refused or unreachable (or its circuit is open), 504
-on timeout.
+Forwarding uses pooled keep-alive connections (servicekit.connections) to the services'
+gthread workers; the gateway itself runs gunicorn's gevent worker (gunicorn.conf.py says
+why). Bodies up to SMALL_BODY_BYTES go whole (one send, one read: most API calls); larger
+ones stream both ways, so an evidence video is never held whole in memory. The caller's own
+identity headers are dropped and the gateway's signed ones put in their place. Upstream
+failures answer in the services' JSON error shape: 503 when refused or unreachable (or its
+circuit is open), 504 on timeout.
 """
 from __future__ import annotations
 
@@ -157,7 +157,10 @@ def authorise(who: ident.Identity, kind: str, found: tuple[str, frozenset[str]] 
 
 def check_limit(state, who: ident.Identity, kind: str, client_ip: str | None) -> None:
     subject = (client_ip or "unknown") if kind == "public" else who.subject
-    wait = state["limiter"].check(kind, subject)
+    _refuse_over(state["limiter"].check(kind, subject))
+
+
+def _refuse_over(wait: int | None) -> None:
     if wait is not None:
         raise ApiError(429, "too many requests; slow down", extra={"retry_after_s": wait},
                        code="too_many_requests", headers={"Retry-After": str(wait)})
@@ -166,6 +169,13 @@ def check_limit(state, who: ident.Identity, kind: str, client_ip: str | None) ->
 def limit(who: ident.Identity, kind: str) -> None:
     """`check_limit` for a Flask route of the gateway."""
     check_limit(_state(), who, kind, request.remote_addr)
+
+
+def limit_login(username: str) -> None:
+    """Password guessing: attempts per client IP, then per username (limits.py)."""
+    limiter = _state()["limiter"]
+    _refuse_over(limiter.check("login_ip", request.remote_addr or "unknown"))
+    _refuse_over(limiter.check("login", username.casefold()))
 
 
 # -- forwarding ------------------------------------------------------------------------
@@ -191,7 +201,7 @@ class SignatureCache:
         signed = ident.sign(who, secret, now=now)
         if len(self._signed) >= self.MAX_ENTRIES:
             self._signed.clear()
-        self._signed[who] = (now, signed)  # a dict assignment: safe across threads under the GIL
+        self._signed[who] = (now, signed)  # a dict assignment: safe across threads and greenlets
         return signed
 
 

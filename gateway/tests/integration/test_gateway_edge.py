@@ -1,4 +1,5 @@
 """The gateway's edge through real processes: people's tokens, limits, slow and absent upstreams, CORS."""
+import hashlib
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from gateway import credentials
 from servicekit.testing import refused_port
 
 pytestmark = pytest.mark.integration
@@ -22,11 +24,20 @@ def cli(service, env, *args, stdin=None):
     return result.stdout
 
 
-@pytest.fixture
-def slow_upstream():
-    """An upstream that takes 5 s to answer anything."""
+class SlowUpstream(ThreadingHTTPServer):
+    """An upstream that takes 5 s to answer anything, counting the requests that reached it."""
+    daemon_threads = True
+    request_queue_size = 128  # a burst of callers must all get through to it
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), self.Handler)
+        self.arrived = 0
+        self.lock = threading.Lock()
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
+            with self.server.lock:
+                self.server.arrived += 1
             time.sleep(5)
             self.send_response(200)
             self.end_headers()
@@ -34,9 +45,13 @@ def slow_upstream():
         def log_message(self, *_):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+@pytest.fixture
+def slow_upstream():
+    server = SlowUpstream()
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
     server.shutdown()
 
 
@@ -46,15 +61,22 @@ def edge(broker, pg_databases, processes, slow_upstream):
     cli("incidents", incidents_env, "migrate")
     incidents = processes.web("incidents", incidents_env, workers=1)
     gateway_env = {"DATABASE_URL": pg_databases.create("gateway"), "GATEWAY_RATE_PUBLIC": "5",
+                   "GATEWAY_RATE_LOGIN": "3", "GATEWAY_RATE_LOGIN_IP": "8",
                    "CORS_ORIGINS": "https://grid.example.cn", "GATEWAY_TIMEOUT_ASSESSMENT_S": "1",
                    "UPSTREAM_INCIDENTS_URL": f"http://127.0.0.1:{incidents.port}",
-                   "UPSTREAM_ASSESSMENT_URL": slow_upstream,
+                   "UPSTREAM_ASSESSMENT_URL": slow_upstream.url,
                    "UPSTREAM_DISPATCH_URL": f"http://127.0.0.1:{refused_port()}"}
     cli("gateway", gateway_env, "migrate")
     cli("gateway", gateway_env, "accounts", "create", "--username", "ops.li", "--role", "district_ops",
         "--display-name", "李督办", "--password-stdin", stdin="a long enough passphrase\n")
     web = processes.web("gateway", gateway_env, workers=1)
     return f"http://127.0.0.1:{web.port}"
+
+
+def bearer_of(edge) -> dict:
+    tokens = requests.post(f"{edge}/auth/login", json={"username": "ops.li", "password": "a long enough passphrase"})
+    assert tokens.status_code == 200, tokens.text
+    return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
 
 
 def test_a_person_logs_in_and_the_service_sees_who_they_are(edge):
@@ -83,9 +105,51 @@ def test_public_callers_over_the_limit_get_429_with_retry_after(edge):
     assert last.json()["error"]["code"] == "too_many_requests"
 
 
+def test_password_guessing_is_stopped_per_username_and_per_address(edge):
+    def log_in(username, password="a guess"):
+        return requests.post(f"{edge}/auth/login", json={"username": username, "password": password})
+    assert [log_in("ops.li").status_code for _ in range(3)] == [401] * 3
+    stopped = log_in("ops.li", "a long enough passphrase")  # the right password, too late this minute
+    assert stopped.status_code == 429 and 1 <= int(stopped.headers["Retry-After"]) <= 60
+    assert stopped.json()["error"]["code"] == "too_many_requests"
+    # Other usernames from the same address: up to its own limit (8 attempts in all here).
+    assert [log_in(f"guess.{n}").status_code for n in range(4)] == [401] * 4
+    assert log_in("guess.5").status_code == 429
+
+
+LOGINS = 6  # each a full password check, all at once
+
+
+def test_passwords_being_checked_hold_up_no_one_else(edge):
+    """A password check is 0.3 s of CPU (PBKDF2): logins must not stop the gateway's other callers."""
+    started = time.monotonic()
+    hashlib.pbkdf2_hmac("sha256", b"a guess", b"0123456789abcdef", credentials.PBKDF2_ITERATIONS)
+    one_check_s = time.monotonic() - started  # on this machine, now
+    track = f"{edge}/api/v1/incidents/track/0000-0000-0000"
+    assert requests.get(track, timeout=10).status_code == 404  # the first one opens connections and caches
+    answered = []
+
+    def log_in(n):
+        answer = requests.post(f"{edge}/auth/login", json={"username": f"nobody.{n}", "password": "a guess"},
+                               timeout=30)
+        answered.append(answer.status_code)
+
+    callers = [threading.Thread(target=log_in, args=(n,)) for n in range(LOGINS)]
+    for caller in callers:
+        caller.start()
+    # The logins are in and their checks under way (they take LOGINS checks' time in all).
+    time.sleep(max(0.3, 2 * one_check_s))
+    other = requests.get(track, timeout=10)
+    assert other.status_code == 404
+    # Checked in the event loop, the checks held it up until they were all done (0.5 s or more).
+    assert other.elapsed.total_seconds() < one_check_s / 3, (other.elapsed, one_check_s)
+    for caller in callers:
+        caller.join()
+    assert answered == [401] * LOGINS
+
+
 def test_an_absent_upstream_is_a_fast_503_and_a_slow_one_a_504_at_its_timeout(edge):
-    tokens = requests.post(f"{edge}/auth/login", json={"username": "ops.li", "password": "a long enough passphrase"})
-    bearer = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    bearer = bearer_of(edge)
     started = time.monotonic()
     down = requests.get(f"{edge}/api/v1/dispatch/counts", headers=bearer, timeout=10)
     assert down.status_code == 503 and time.monotonic() - started < 2
@@ -96,6 +160,36 @@ def test_an_absent_upstream_is_a_fast_503_and_a_slow_one_a_504_at_its_timeout(ed
     elapsed = time.monotonic() - started
     assert slow.status_code == 504 and 0.9 < elapsed < 3, elapsed
     assert slow.json()["error"]["code"] == "upstream_timeout"
+
+
+SLOW_CALLERS = 48  # more than a thread per request could hold (the gthread gateway had 16 a worker)
+
+
+def test_callers_waiting_on_a_slow_upstream_hold_up_no_one_else(edge, slow_upstream):
+    """A service that hangs must not take the gateway down for the others: waiting callers cost
+    the gateway (one worker here) a greenlet each, not a thread from a fixed pool."""
+    bearer = bearer_of(edge)
+    answered = []
+
+    def wait_on_assessment():
+        answer = requests.get(f"{edge}/ops/assessment/probes/00000000-0000-0000-0000-000000000000",
+                              headers=bearer, timeout=10)
+        answered.append(answer.status_code)
+
+    callers = [threading.Thread(target=wait_on_assessment) for _ in range(SLOW_CALLERS)]
+    for caller in callers:
+        caller.start()
+    deadline = time.monotonic() + 5
+    while slow_upstream.arrived < SLOW_CALLERS and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert slow_upstream.arrived == SLOW_CALLERS, "the gateway did not forward every waiting caller at once"
+    # All of them are waiting on assessment (for up to its 1 s timeout); incidents still answers.
+    other = requests.get(f"{edge}/api/v1/incidents/track/0000-0000-0000", timeout=10)
+    assert other.status_code == 404 and other.json()["error"]["code"] == "not_found"
+    assert answered == [], "the other caller was answered only after the slow ones"
+    for caller in callers:
+        caller.join()
+    assert answered == [504] * SLOW_CALLERS
 
 
 def test_cors_is_answered_for_the_configured_origins_only(edge):

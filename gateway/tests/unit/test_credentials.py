@@ -1,5 +1,4 @@
 """API keys, passwords and tokens: what is accepted and, above all, what is not."""
-import time
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -73,6 +72,18 @@ def test_wrong_credentials_are_one_and_the_same_401(db, account, username, passw
     with db.transaction() as session, pytest.raises(ApiError) as err:
         credentials.login(session, username, password, SECRET)
     assert (err.value.status, err.value.message) == (401, "wrong username or password")
+
+
+def test_an_unknown_username_costs_the_same_hashing_as_a_wrong_password(db, account, monkeypatch):
+    """Else the time of the 401 would tell which usernames exist."""
+    rounds = []
+    real = credentials.hashlib.pbkdf2_hmac
+    monkeypatch.setattr(credentials.hashlib, "pbkdf2_hmac",
+                        lambda name, password, salt, iterations: rounds.append(iterations) or real(name, password, salt, 1))
+    for username in ("zhang.wei", "nobody"):
+        with db.transaction() as session, pytest.raises(ApiError):
+            credentials.login(session, username, "wrong", SECRET)
+    assert rounds == [credentials.PBKDF2_ITERATIONS] * 2
 
 
 def _token(**claims):
