@@ -5,9 +5,10 @@
 - People log in with a password (PBKDF2-SHA256, 600,000 iterations: about 0.3 s of
   CPU, on a native thread under the gateway's gevent worker so that its other requests go
   on meanwhile; an unknown username costs the same, so the answer's time does not tell
-  which usernames exist) and get a short-lived access token (HS256, GATEWAY_JWT_SECRET) and a refresh token. A
-  refresh token is used once: refreshing rotates it; presenting a used one again
-  revokes the whole family (a stolen token replayed after its owner used it).
+  which usernames exist) and get a short-lived access token (HS256, GATEWAY_JWT_SECRET)
+  and a refresh token. A refresh token is used once: refreshing rotates it; presenting
+  a used one again revokes the whole family (a stolen token replayed after its owner
+  used it).
 - Tokens from an external OpenID Connect provider are accepted when
   OIDC_JWKS_URL and OIDC_ISSUER are set (RS256 via the provider's keys), mapped
   to an account by the `preferred_username` claim.

@@ -160,7 +160,7 @@ class Connections:
         self._targets: dict[str, tuple[str, int, str, ssl.SSLContext | None]] = {}
 
     def close(self) -> None:
-        """Close every idle socket (those in use close when their answer is done)."""
+        """Close every idle socket (one in use comes back to the pool when its answer is read)."""
         for idle in list(self._idle.values()):
             while idle:
                 try:
