@@ -22,20 +22,26 @@ pytestmark = pytest.mark.integration
 
 
 def terminate_backends(admin_url: str, database_url: str) -> int:
-    """pg_terminate_backend every connection to the service's database; wait until they are gone."""
+    """pg_terminate_backend every connection to the service's database; wait until they are gone.
+
+    Only those: a process that reconnects at once (the relay does) has a new backend meanwhile.
+    Two statements: in one, PostgreSQL may call pg_terminate_backend on our own backend before
+    it filters it out."""
     database = make_url(database_url).database
     engine = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            terminated = conn.execute(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": database}).scalar_one()
-            wait_until(lambda: conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d"),
-                                            {"d": database}).scalar_one() == 0, 10,
+            found = conn.execute(text("SELECT pid FROM pg_stat_activity "
+                                      "WHERE datname = :d AND pid <> pg_backend_pid()"),
+                                 {"d": database}).scalars().all()
+            terminated = conn.execute(text("SELECT pid FROM unnest(CAST(:p AS int[])) AS pid "
+                                           "WHERE pg_terminate_backend(pid)"), {"p": found}).scalars().all()
+            wait_until(lambda: conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:p)"),
+                                            {"p": terminated}).scalar_one() == 0, 10,
                        message="the terminated backends to exit")
     finally:
         engine.dispose()
-    return terminated
+    return len(terminated)
 
 
 def backend_pid(db: Database) -> int:
