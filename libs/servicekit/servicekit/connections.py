@@ -120,12 +120,15 @@ class Answer:
 class _Stream:
     """A body streamed from a file-like object: with its declared length, or chunked when none is declared."""
 
-    __slots__ = ("body", "length", "chunked")
+    __slots__ = ("body", "length")
 
     def __init__(self, body, declared: str | None):
         self.body = body
         self.length = int(declared) if declared is not None else None
-        self.chunked = declared is None  # a caller's chunked upload goes on chunked, never held whole
+
+    @property
+    def chunked(self) -> bool:
+        return self.length is None  # a caller's chunked upload goes on chunked, never held whole
 
     def send(self, sock) -> None:
         sent = 0
