@@ -1,4 +1,5 @@
 """The gateway's pure edge parts: the access table, rate limits, the circuit breaker."""
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -6,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway import access
+from gateway.access_table import ROUTES
 from gateway.breaker import Breaker
 from gateway.limits import MemoryCounter, RateLimiter
 
@@ -36,6 +38,33 @@ def test_unknown_paths_and_methods_find_nothing():
     assert access.allowed_roles("GET", "/api/v1/registry/nothing/here/at/all") is None
     assert access.allowed_roles("DELETE", "/api/v1/registry/grids/140502") is None
     assert access.path_exists("/api/v1/registry/grids/140502")
+
+
+def _scanned(method, path):
+    """The lookup's definition: every rule in match order (fewer variables, then longer, first)."""
+    for _, rule_method, rule, roles in sorted(ROUTES, key=lambda r: (r[2].count("<"), -len(r[2]))):
+        if rule_method == method and access._pattern(rule).match(path):
+            return rule, frozenset(roles)
+    return None
+
+
+def _sample(rule: str) -> str:
+    return re.sub(r"<(?:(\w+):)?\w+>", lambda m: "a/b" if m.group(1) == "path" else "C1", rule)
+
+
+@pytest.mark.parametrize("method", sorted(access.METHODS))
+def test_the_indexed_lookup_answers_as_a_scan_of_the_whole_table(method):
+    """Every route's own sample path, under every method: the same route (or none) as the scan."""
+    paths = {_sample(rule) for _, _, rule, _ in ROUTES} | {"/api/v1/nowhere", "/ops/dispatch/probes/"}
+    assert len(paths) > 50
+    for path in paths:
+        assert access.allowed_roles(method, path) == _scanned(method, path), path
+
+
+def test_a_literal_segment_wins_over_a_variable():
+    assert access.allowed_roles("POST", "/api/v1/rewards/awards/A1/pay")[0] == "/api/v1/rewards/awards/<award_id>/pay"
+    assert access.allowed_roles("POST", "/api/v1/rewards/awards/A1/hold")[0] == (
+        "/api/v1/rewards/awards/<award_id>/<action>")
 
 
 def test_a_caller_over_the_limit_is_told_when_to_come_back():

@@ -18,6 +18,9 @@ correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 causation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("causation_id", default=None)
 
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# ensure_ascii=False: Chinese text stays readable in the log, not \\u escapes. One encoder for
+# every line: json.dumps with options builds a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 class JsonFormatter(logging.Formatter):
@@ -45,8 +48,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        # ensure_ascii=False: Chinese text stays readable in the log, not \\u escapes.
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _encode(entry)
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
