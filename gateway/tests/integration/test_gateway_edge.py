@@ -1,6 +1,7 @@
 """The gateway's edge through real processes: people's tokens, limits, slow and absent upstreams, CORS."""
 import hashlib
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -190,6 +191,47 @@ def test_callers_waiting_on_a_slow_upstream_hold_up_no_one_else(edge, slow_upstr
     for caller in callers:
         caller.join()
     assert answered == [504] * SLOW_CALLERS
+
+
+FLOOD = 3000  # requests one caller sends in one go on one kept-alive connection
+
+
+def test_a_caller_flooding_its_connection_holds_up_no_one_else(edge):
+    """Requests the gateway answers itself (here 404s) never wait on I/O. Without giving way after
+    each answer (gunicorn.conf.py, post_request), a caller with requests queued on its connection
+    was served until it had none left while everyone else waited (seconds, under wrk)."""
+    track = f"{edge}/api/v1/incidents/track/0000-0000-0000"
+    assert requests.get(track, timeout=10).status_code == 404  # connections opened, caches warm
+    host, port = edge.removeprefix("http://").split(":")
+    flood = socket.create_connection((host, int(port)), timeout=30)
+    answered = [0]  # answers the flood has had so far
+    marker = b"HTTP/1.1 404 "
+
+    def read_answers():
+        tail = b""
+        while answered[0] < FLOOD:
+            data = flood.recv(65536)
+            if not data:
+                return
+            seen = tail + data
+            answered[0] += seen.count(marker)
+            tail = seen[-(len(marker) - 1):]  # a marker split across two reads is counted once
+    reader = threading.Thread(target=read_answers, daemon=True)
+    reader.start()
+    flood.sendall(f"GET /api/v1/nowhere HTTP/1.1\r\nHost: {host}\r\n\r\n".encode() * FLOOD)
+    deadline = time.monotonic() + 10
+    while answered[0] < 100 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert 100 <= answered[0] < FLOOD // 2, f"the flood was not under way when the other caller came: {answered[0]}"
+    before = answered[0]
+    other = requests.get(track, timeout=30)
+    served_meanwhile = answered[0] - before
+    assert other.status_code == 404 and other.json()["error"]["code"] == "not_found"
+    # Given way to after each answer, the other caller waits a few of the flood's requests, not the rest of it.
+    assert served_meanwhile < FLOOD // 10, f"{served_meanwhile} of the flood's requests were served first"
+    reader.join(timeout=30)
+    flood.close()
+    assert answered[0] == FLOOD
 
 
 def test_cors_is_answered_for_the_configured_origins_only(edge):
