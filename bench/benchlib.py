@@ -13,6 +13,7 @@ Everything is torn down in `finally`, on Ctrl-C and on SIGTERM too.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import multiprocessing
 import os
@@ -80,6 +81,27 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_answering(url: str, proc: subprocess.Popen, tail, timeout_s: float = 60.0) -> None:
+    """Poll GET `url` until it answers 200 while `proc` runs.
+
+    RuntimeError with `tail()` (the end of the process's log) when the process exits first or
+    `timeout_s` passes: a benchmark never measures a process that is not up.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: the process exited with {proc.returncode}:\n{tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except (OSError, http.client.HTTPException):  # not listening yet, or not ready (503)
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url}: no answer within {timeout_s:g} s:\n{tail()}")
+        time.sleep(0.05)
 
 
 # -- statistics -------------------------------------------------------------

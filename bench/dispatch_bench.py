@@ -58,7 +58,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from benchlib import free_port, install_sigterm, loadavg, summary_ms
+from benchlib import free_port, install_sigterm, loadavg, summary_ms, wait_answering
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -803,19 +803,7 @@ class Processes:
 
 
 def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {proc.returncode}:\n"
-                               f"{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{url} not ready within {timeout:.0f}s:\n{log.read_text(errors='replace')[-3000:]}")
+    wait_answering(url, proc, lambda: log.read_text(errors="replace")[-3000:], timeout)
 
 
 def incident_data(incident_id: str, category: str, published: datetime, rng: random.Random) -> dict:

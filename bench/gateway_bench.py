@@ -73,7 +73,7 @@ import time
 import uuid
 from pathlib import Path
 
-from benchlib import free_port, stop_groups
+from benchlib import free_port, stop_groups, wait_answering
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INCIDENTS_DIR = REPO_ROOT / "services" / "incidents"
@@ -226,22 +226,7 @@ class Gunicorn:
                                      preexec_fn=_pinned_to(self.cpus))  # the workers inherit it
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{self.name}: gunicorn exited with {self.proc.returncode}:\n{self.log_tail()}")
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            try:
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            finally:
-                conn.close()
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{self.name}: no answer on /healthz within {timeout_s:.0f} s:\n{self.log_tail()}")
-            time.sleep(0.1)
+        wait_answering(f"http://127.0.0.1:{self.port}/healthz", self.proc, self.log_tail, timeout_s)
 
     def workers(self) -> list[int]:
         return _children(self.proc.pid) if self.proc else []

@@ -85,11 +85,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
-from benchlib import free_port, install_sigterm, stop_groups
+from benchlib import free_port, install_sigterm, stop_groups, wait_answering
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -189,18 +188,7 @@ class Procs:
         return proc
 
     def wait_http(self, proc: Proc, path: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not proc.alive:
-                raise RuntimeError(f"{proc.name} exited ({proc.popen.returncode}):\n{proc.tail()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{proc.port}{path}", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{proc.name} did not answer {path} within {timeout:.0f}s:\n{proc.tail()}")
+        wait_answering(f"http://127.0.0.1:{proc.port}{path}", proc.popen, proc.tail, timeout)
 
     def stop_all(self) -> None:
         stop_groups([proc.popen for proc in reversed(self.all)], 20)

@@ -66,7 +66,7 @@ from urllib.parse import urlencode
 import numpy as np
 import shapely
 
-from benchlib import free_port, stop_groups
+from benchlib import free_port, stop_groups, wait_answering
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICE_DIR = REPO_ROOT / "services" / "grid-registry"
@@ -398,22 +398,7 @@ class WebProcess:
              "--workers", str(self.args.web_workers)],
             cwd=SERVICE_DIR, env=self.env | {"PROMETHEUS_MULTIPROC_DIR": str(self.tmp / "metrics")},
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.proc.returncode}:\n{self.log_tail()}")
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            try:
-                conn.request("GET", "/healthz")
-                if conn.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            finally:
-                conn.close()
-            if time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn did not answer /healthz within 60 s:\n{self.log_tail()}")
-            time.sleep(0.1)
+        wait_answering(f"http://127.0.0.1:{self.port}/healthz", self.proc, self.log_tail)
         timings["gunicorn up"] = time.perf_counter() - t0
         return timings
 
